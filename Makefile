@@ -1,0 +1,40 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+export FLASK_APP := wsgi
+
+.PHONY: run test install serve clean
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+# Installs, builds the SQLite database through the migrations, loads demo data when the
+# database is empty, then serves the app with gunicorn on $(HOST):$(PORT).
+run: install instance/dev.env
+	set -a && . instance/dev.env && set +a && \
+	$(BIN)/flask db upgrade && \
+	$(BIN)/flask demo --if-empty --base-url http://$(HOST):$(PORT) && \
+	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+
+# Development secrets, made once per checkout and kept in the instance folder (never committed).
+instance/dev.env: | $(BIN)/python
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(f'SECRET_KEY={secrets.token_hex(32)}'); print(f'LINKAGE_SECRET={secrets.token_hex(32)}')" > $@
+
+# The whole suite. With TEST_DATABASE_URL set, every database test also runs on PostgreSQL.
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,67 @@
+"""Staff sign-in. Officers never sign in."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .extensions import db
+from .forms import ConfirmForm, LoginForm
+from .models import Role, StaffUser
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+
+#: Where each role lands after signing in.
+HOME = {Role.ADMIN: "trainer.index", Role.TRAINER: "trainer.index", Role.LEADER: "trainer.index"}
+
+
+def role_required(*roles: Role):
+    """Signed in, with one of `roles`; anything else is refused."""
+    def decorator(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if current_user.role not in roles:
+                abort(403, "Your account's role does not give access to this page.")
+            return view(*args, **kwargs)
+        return wrapped
+    return decorator
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path on this site: never an open redirect."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign in with e-mail and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for(HOME[current_user.role]))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = db.session.scalar(sa.select(StaffUser).where(
+            StaffUser.email == form.email.data.strip().lower()))
+        if user is None or not user.check_password(form.password.data) or not user.active:
+            form.password.errors.append("That e-mail and password do not match an active account.")
+        else:
+            login_user(user)
+            return redirect(safe_next(request.args.get("next")) or url_for(HOME[user.role]))
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+def logout():
+    """Sign out."""
+    if ConfirmForm().validate_on_submit():
+        logout_user()
+        flash("You are signed out.")
+    return redirect(url_for("auth.login"))

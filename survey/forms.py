@@ -1,0 +1,124 @@
+"""Forms. The officer's survey form is built from the instrument's items."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import abort
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import (BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField,
+                     SelectMultipleField, StringField, SubmitField, widgets)
+from wtforms import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from .bank import curriculum_topics, linkage_elements
+from .queries import SurveyItem
+
+MISSING_ANSWER = "Choose an answer for this statement."
+
+
+class JoinForm(FlaskForm):
+    code = StringField("Survey code", validators=[
+        InputRequired("Type the code your trainer shows you."), Length(max=40)],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters",
+                   "spellcheck": "false", "inputmode": "text"})
+
+
+class LinkageForm(FlaskForm):
+    """The self-generated code: every element optional ('Not sure'), and a way to skip."""
+
+    skip = SubmitField("Skip this step")
+    proceed = SubmitField("Continue")
+
+
+def linkage_form(**kwargs) -> LinkageForm:
+    class Form(LinkageForm):
+        pass
+    for element in linkage_elements():
+        choices = [SelectChoice("", "Not sure")] + [
+            SelectChoice(value, label) for value, label in element.choices]
+        setattr(Form, element.code, SelectField(element.question, choices=choices,
+                                                description=element.hint,
+                                                validators=[Optional()]))
+    return Form(**kwargs)
+
+
+def linkage_answers(form: LinkageForm) -> dict[str, str | None]:
+    return {e.code: form[e.code].data or None for e in linkage_elements()}
+
+
+class SurveyForm(FlaskForm):
+    pass
+
+
+def survey_form(items: list[SurveyItem], **kwargs) -> SurveyForm:
+    class Form(SurveyForm):
+        pass
+    for item in items:
+        choices = [SelectChoice(str(value), label) for value, label in
+                   zip(range(item.scale_min, item.scale_max + 1), item.labels)]
+        setattr(Form, item.field, RadioField(item.text, choices=choices,
+                                             validators=[InputRequired(MISSING_ANSWER)]))
+    return Form(**kwargs)
+
+
+def check_posted(items: list[SurveyItem], formdata: MultiDict) -> dict[int, int]:
+    """The answers posted, by item id; abort with 400 on anything a real form cannot send.
+
+    Missing answers are not an error here (the form reports them next to each statement); an
+    unknown question, a value off the scale or two answers to one statement are forged.
+    """
+    by_field = {item.field: item for item in items}
+    answers = {}
+    for key in formdata.keys():
+        if key == "csrf_token":
+            continue
+        item = by_field.get(key)
+        if item is None:
+            abort(400, f"The form held an answer to a question this survey does not have "
+                       f"({key[:40]}). Nothing was saved.")
+        values = formdata.getlist(key)
+        if len(values) != 1:
+            abort(400, "The form held more than one answer to one statement. Nothing was saved.")
+        value = values[0]
+        if not (value.isascii() and value.isdigit()
+                and item.scale_min <= int(value) <= item.scale_max):
+            abort(400, f"An answer was off the {item.scale_min} to {item.scale_max} scale. "
+                       "Nothing was saved.")
+        answers[item.id] = int(value)
+    return answers
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)],
+                       render_kw={"autocomplete": "username"})
+    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)],
+                             render_kw={"autocomplete": "current-password"})
+
+
+class CheckboxListField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class CohortForm(FlaskForm):
+    name = StringField("Class name", validators=[InputRequired("Give the class a name."),
+                                                 Length(max=200)],
+                       description="For example: Deflection basics, night shift")
+    held_on = DateField("Date of the training", default=dt.date.today,
+                        validators=[InputRequired("Give the date of the training.")])
+    unit_id = SelectField("Unit", coerce=int, validators=[Optional()])
+    location = StringField("Location", validators=[Optional(), Length(max=200)])
+    topics = CheckboxListField("Topics the training covers")
+    open_pre = BooleanField("Open the before-training survey now")
+
+    def __init__(self, *args, units=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.unit_id.choices = [SelectChoice("0", "No particular unit")] + [
+            SelectChoice(str(u.id), u.name) for u in units]
+        self.topics.choices = [SelectChoice(t.code, t.label)
+                               for t in curriculum_topics().values()]
+
+
+class ConfirmForm(FlaskForm):
+    """A bare form for POST-only buttons (open, close, sign out): CSRF and nothing else."""

@@ -1,0 +1,295 @@
+"""The data model, in the field's words.
+
+Respondent tables (`response`, `answer`) hold no person, device or time of day: a response has a
+random identifier, its wave, its submission *date* and, when the officer gave one, the keyed hashes
+of their self-generated linkage code. On SQLite both tables are stored without a rowid, so their
+physical order follows the random key and not the order in which officers submitted.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import secrets
+import uuid
+from typing import Optional
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every engine (SQLite returns naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime: pass a timezone-aware value")
+            value = value.astimezone(dt.timezone.utc)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    TRAINER = "trainer"
+    LEADER = "leader"
+
+
+class WaveKind(enum.StrEnum):
+    PRE = "pre"
+    POST = "post"
+    FOLLOWUP = "followup"
+    PULSE = "pulse"
+
+
+class WaveStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def _enum(cls, name):
+    return sa.Enum(cls, name=name, native_enum=False, length=16, create_constraint=True,
+                   values_callable=lambda e: [m.value for m in e], validate_strings=True)
+
+
+class Agency(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    timezone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    #: No figure for a group smaller than this is shown, charted or exported.
+    min_group_size: Mapped[int] = mapped_column(sa.SmallInteger, default=5)
+    min_comment_group_size: Mapped[int] = mapped_column(sa.SmallInteger, default=10)
+    ask_linkage: Mapped[bool] = mapped_column(default=True)
+    #: Per-agency salt of the linkage hashes; the key itself (LINKAGE_SECRET) is not stored.
+    linkage_salt: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")
+    staff: Mapped[list[StaffUser]] = relationship(back_populates="agency")
+    cohorts: Mapped[list[Cohort]] = relationship(back_populates="agency")
+
+    __table_args__ = (
+        sa.CheckConstraint("min_group_size >= 3", name="min_group_size_floor"),
+        sa.CheckConstraint("min_comment_group_size >= min_group_size", name="min_comment_size"),
+    )
+
+
+class Unit(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+
+    agency: Mapped[Agency] = relationship(back_populates="units")
+
+    __table_args__ = (sa.UniqueConstraint("agency_id", "name"),)
+
+
+class StaffUser(UserMixin, db.Model):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="staff")
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+
+class Construct(db.Model):
+    """A scale: the items that together measure one construct."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text)
+    #: What a high scale score means, in plain words ("more stigma").
+    higher_means: Mapped[str] = mapped_column(sa.String(200))
+    #: The neutral heading officers see above this construct's items.
+    officer_heading: Mapped[str] = mapped_column(sa.String(120))
+
+    items: Mapped[list[Item]] = relationship(back_populates="construct", order_by="Item.code")
+
+
+class Item(db.Model):
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    construct_id: Mapped[int] = mapped_column(sa.ForeignKey("construct.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.String(400))
+    reverse_keyed: Mapped[bool]
+    scale_code: Mapped[str] = mapped_column(sa.String(40))
+    scale_min: Mapped[int] = mapped_column(sa.SmallInteger)
+    scale_max: Mapped[int] = mapped_column(sa.SmallInteger)
+    #: The seed deck and bullet the item operationalises.
+    seed: Mapped[str] = mapped_column(sa.String(20))
+    source: Mapped[str] = mapped_column(sa.String(400))
+
+    construct: Mapped[Construct] = relationship(back_populates="items")
+
+    __table_args__ = (sa.CheckConstraint("scale_min < scale_max", name="scale_range"),)
+
+
+class Instrument(db.Model):
+    """A published, immutable survey: an ordered list of items. Changes publish a new version."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: NULL for the platform's standard instruments built from the item bank.
+    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(40))
+    version: Mapped[int]
+    title: Mapped[str] = mapped_column(sa.String(200))
+    bank_version: Mapped[str] = mapped_column(sa.String(20))
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    entries: Mapped[list[InstrumentItem]] = relationship(
+        back_populates="instrument", order_by="InstrumentItem.position")
+
+    __table_args__ = (sa.UniqueConstraint("agency_id", "key", "version"),)
+
+
+class InstrumentItem(db.Model):
+    __tablename__ = "instrument_item"
+
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instrument.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    instrument: Mapped[Instrument] = relationship(back_populates="entries")
+    item: Mapped[Item] = relationship()
+
+
+class Cohort(db.Model):
+    """A training class."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    held_on: Mapped[dt.date]
+    trainer_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    location: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    agency: Mapped[Agency] = relationship(back_populates="cohorts")
+    trainer: Mapped[Optional[StaffUser]] = relationship()
+    unit: Mapped[Optional[Unit]] = relationship()
+    topics: Mapped[list[CohortTopic]] = relationship(
+        back_populates="cohort", cascade="all, delete-orphan", order_by="CohortTopic.topic")
+    waves: Mapped[list[Wave]] = relationship(back_populates="cohort", order_by="Wave.id")
+
+    @property
+    def topic_codes(self) -> list[str]:
+        return [t.topic for t in self.topics]
+
+
+class CohortTopic(db.Model):
+    """A curriculum topic a cohort's training covered (codes from the curriculum file)."""
+
+    __tablename__ = "cohort_topic"
+
+    cohort_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True)
+    topic: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+
+    cohort: Mapped[Cohort] = relationship(back_populates="topics")
+
+
+class Wave(db.Model):
+    """One administration of a survey: a cohort's pre, post or follow-up, or an agency pulse."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    cohort_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("cohort.id"), index=True)
+    kind: Mapped[WaveKind] = mapped_column(_enum(WaveKind, "wave_kind"))
+    #: Days after the training, for follow-ups.
+    followup_days: Mapped[Optional[int]] = mapped_column(sa.SmallInteger)
+    instrument_id: Mapped[int] = mapped_column(sa.ForeignKey("instrument.id"), index=True)
+    join_code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    opens_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    closes_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    agency: Mapped[Agency] = relationship()
+    cohort: Mapped[Optional[Cohort]] = relationship(back_populates="waves")
+    instrument: Mapped[Instrument] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint("(kind = 'pulse') = (cohort_id IS NULL)", name="pulse_has_no_cohort"),
+        sa.CheckConstraint("(kind = 'followup') = (followup_days IS NOT NULL)",
+                           name="followup_has_days"),
+        sa.CheckConstraint("closes_at IS NULL OR opens_at IS NULL OR closes_at > opens_at",
+                           name="closes_after_opening"),
+    )
+
+    def status(self, now: dt.datetime | None = None) -> WaveStatus:
+        now = now or utcnow()
+        if self.opens_at is None or now < self.opens_at:
+            return WaveStatus.SCHEDULED
+        if self.closes_at is not None and now >= self.closes_at:
+            return WaveStatus.CLOSED
+        return WaveStatus.OPEN
+
+    @property
+    def label(self) -> str:
+        if self.kind is WaveKind.FOLLOWUP:
+            return f"{self.followup_days}-day follow-up"
+        return {WaveKind.PRE: "Before training", WaveKind.POST: "After training",
+                WaveKind.PULSE: "Agency pulse"}[self.kind]
+
+
+class Response(db.Model):
+    """One officer's submitted survey. Deliberately no person, device or time of day."""
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    wave_id: Mapped[int] = mapped_column(sa.ForeignKey("wave.id"), index=True)
+    submitted_on: Mapped[dt.date]
+    #: {linkage element: keyed hash}, or NULL when the officer skipped the linkage code.
+    linkage: Mapped[Optional[dict]] = mapped_column(sa.JSON)
+
+    wave: Mapped[Wave] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Answer(db.Model):
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        sa.ForeignKey("response.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("item.id"), primary_key=True, index=True)
+    value: Mapped[int] = mapped_column(sa.SmallInteger)
+
+    response: Mapped[Response] = relationship(back_populates="answers")
+
+    __table_args__ = (
+        sa.CheckConstraint("value BETWEEN 1 AND 11", name="value_range"),
+        {"sqlite_with_rowid": False},
+    )

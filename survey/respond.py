@@ -1,0 +1,200 @@
+"""The officer's path: join code, what we keep, linkage code, questions, thank you.
+
+Nothing here reads the client's address or user agent, and nothing it stores carries a time of
+day. The browser-session cookie holds only the survey's own state (a random nonce, the keyed
+linkage hashes until the answers are in, the waves already answered) and ends with the browser.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+                   url_for)
+from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import joinedload
+
+from . import joincode, linkage, services
+from .extensions import db
+from .forms import JoinForm, check_posted, linkage_answers, linkage_form, survey_form
+from .models import Wave, WaveStatus, utcnow
+from .queries import SurveyItem, instrument_items
+
+bp = Blueprint("respond", __name__)
+
+
+def get_wave(code: str) -> Wave | None:
+    code = joincode.normalize(code)
+    if not joincode.is_well_formed(code):
+        return None
+    return db.session.scalar(sa.select(Wave).options(joinedload(Wave.agency))
+                             .where(Wave.join_code == code))
+
+
+def get_wave_or_404(code: str) -> Wave:
+    wave = get_wave(code)
+    if wave is None:
+        abort(404, f"No survey uses the code {code[:12]}. Check the code and try again.")
+    return wave
+
+
+def cached_items(instrument_id: int) -> list[SurveyItem]:
+    """Published instruments never change, so each process reads their items once."""
+    cache = current_app.extensions.setdefault("survey_items", {})
+    if instrument_id not in cache:
+        cache[instrument_id] = instrument_items(instrument_id)
+    return cache[instrument_id]
+
+
+def accepting(wave: Wave, now: dt.datetime) -> bool:
+    """Open, or closed so recently that an officer who started in time can still send."""
+    status = wave.status(now)
+    if status is WaveStatus.OPEN:
+        return True
+    grace = dt.timedelta(minutes=current_app.config["SUBMIT_GRACE_MINUTES"])
+    return status is WaveStatus.CLOSED and now - wave.closes_at <= grace
+
+
+def unavailable(wave: Wave):
+    """The page for a wave that is not open, saying which (not yet, or closed) and when."""
+    return render_template("respond/unavailable.html", wave=wave,
+                           status=wave.status()), 403
+
+
+def answered(wave: Wave) -> bool:
+    return wave.id in session.get("done", [])
+
+
+def _linkage_key(wave: Wave) -> str:
+    return f"link{wave.id}"
+
+
+@bp.route("/", methods=["GET", "POST"])
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    """Type a join code."""
+    form = JoinForm()
+    if form.validate_on_submit():
+        wave = get_wave(form.code.data)
+        if wave is not None:
+            return redirect(url_for(".notice", code=wave.join_code))
+        form.code.errors.append(
+            f"No survey uses the code “{form.code.data.strip()[:20]}”. Check the code on the "
+            "screen or handout (letters and numbers only) and try again.")
+    return render_template("respond/join.html", form=form)
+
+
+@bp.route("/privacy")
+def privacy():
+    """What is and is not kept, in full."""
+    return render_template("respond/privacy.html")
+
+
+@bp.route("/s/<code>")
+def notice(code):
+    """The QR target: what we keep, before any question."""
+    wave = get_wave_or_404(code)
+    if code != wave.join_code:
+        return redirect(url_for(".notice", code=wave.join_code))
+    if wave.status() is not WaveStatus.OPEN:
+        return unavailable(wave)
+    return render_template("respond/notice.html", wave=wave, agency=wave.agency,
+                           items=len(cached_items(wave.instrument_id)))
+
+
+@bp.route("/s/<code>/code", methods=["GET", "POST"])
+def linkage_code(code):
+    """The optional self-generated code that links before and after answers."""
+    wave = get_wave_or_404(code)
+    if not wave.agency.ask_linkage:
+        return redirect(url_for(".questions", code=wave.join_code))
+    if not accepting(wave, utcnow()):
+        return unavailable(wave)
+    form = linkage_form()
+    if form.validate_on_submit():
+        answers = {} if form.skip.data else linkage_answers(form)
+        session[_linkage_key(wave)] = linkage.hash_linkage(
+            answers, secret=current_app.config["LINKAGE_SECRET"], salt=wave.agency.linkage_salt)
+        return redirect(url_for(".questions", code=wave.join_code))
+    return render_template("respond/linkage.html", wave=wave, form=form)
+
+
+@bp.route("/s/<code>/questions", methods=["GET", "POST"])
+def questions(code):
+    """The survey itself; answers kept on every re-render."""
+    wave = get_wave_or_404(code)
+    if answered(wave):
+        return redirect(url_for(".thanks", code=wave.join_code))
+    now = utcnow()
+    if not accepting(wave, now):
+        return unavailable(wave)
+    items = cached_items(wave.instrument_id)
+    if request.method == "GET" and wave.agency.ask_linkage and _linkage_key(wave) not in session:
+        return redirect(url_for(".linkage_code", code=wave.join_code))
+    session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
+
+    if request.method == "POST":
+        answers = check_posted(items, request.form)
+        form = survey_form(items)
+        if form.validate_on_submit():
+            try:
+                services.record_response(
+                    wave, answers, linkage=session.get(_linkage_key(wave)),
+                    key=services.response_id(current_app.config["SECRET_KEY"],
+                                             session[f"nonce{wave.id}"]),
+                    today=services.local_date(wave.agency, now))
+            except OperationalError:
+                db.session.rollback()
+                return render_survey(wave, items, form, problem=(
+                    "We could not save your answers just now. They are still here: "
+                    "wait a moment, then press Send again.")), 503
+            finish(wave)
+            return redirect(url_for(".thanks", code=wave.join_code))
+    else:
+        form = survey_form(items)
+    return render_survey(wave, items, form)
+
+
+def render_survey(wave, items, form, problem=None):
+    sections = []
+    for item in items:
+        if not sections or sections[-1][0] != item.heading:
+            sections.append((item.heading, []))
+        sections[-1][1].append(item)
+    missing = [i for i in items if form[i.field].errors]
+    return render_template("respond/questions.html", wave=wave, form=form, sections=sections,
+                           missing=missing, problem=problem, total=len(items))
+
+
+def finish(wave: Wave) -> None:
+    """Forget the survey's state except that this wave is answered (for a resend or back)."""
+    session.pop(_linkage_key(wave), None)
+    session.pop(f"nonce{wave.id}", None)
+    session["done"] = [*session.get("done", []), wave.id]
+
+
+@bp.route("/s/<code>/thanks")
+def thanks(code):
+    """Confirmation that the answers are in."""
+    wave = get_wave_or_404(code)
+    return render_template("respond/thanks.html", wave=wave, agency=wave.agency,
+                           answered=answered(wave))
+
+
+@bp.errorhandler(CSRFError)
+def csrf_error(error):
+    """An expired survey session must not lose the answers: re-render them with a note."""
+    code = (request.view_args or {}).get("code")
+    if request.endpoint == "respond.questions" and code:
+        wave = get_wave_or_404(code)
+        items = cached_items(wave.instrument_id)
+        check_posted(items, request.form)
+        session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
+        form = survey_form(items)
+        form.validate()
+        return render_survey(wave, items, form, problem=(
+            "This page was open a long time, so we need you to press Send once more. "
+            "Your answers are still here.")), 400
+    abort(400, "This form had expired. Go back, reload the page and try again.")

@@ -1,0 +1,182 @@
+"""Plain functions that change the database. Views call them; each commits or raises."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from . import joincode
+from .bank import Bank, BankError, current_bank
+from .extensions import db
+from .models import (Agency, Answer, Cohort, CohortTopic, Construct, Instrument, InstrumentItem,
+                     Item, Response, Role, StaffUser, Unit, Wave, WaveKind, utcnow)
+
+
+# --- The item bank in the database -------------------------------------------------------------
+
+def sync_bank(bank: Bank) -> dict[str, Item]:
+    """Make sure every construct and item of the bank exists; return items by code.
+
+    Item codes are stable: an existing code whose wording or keying differs from the bank is an
+    error, since responses already given answered the old wording.
+    """
+    constructs = {c.code: c for c in db.session.scalars(sa.select(Construct))}
+    for cdef in bank.constructs.values():
+        if cdef.code not in constructs:
+            constructs[cdef.code] = Construct(code=cdef.code, name=cdef.name,
+                                              description=cdef.description,
+                                              higher_means=cdef.higher_means,
+                                              officer_heading=cdef.officer_heading)
+            db.session.add(constructs[cdef.code])
+    items = {i.code: i for i in db.session.scalars(sa.select(Item))}
+    for idef in bank.items.values():
+        scale = bank.scales[idef.scale]
+        existing = items.get(idef.code)
+        if existing is None:
+            items[idef.code] = Item(code=idef.code, construct=constructs[idef.construct],
+                                    text=idef.text, reverse_keyed=idef.reverse_keyed,
+                                    scale_code=scale.code, scale_min=scale.min,
+                                    scale_max=scale.max, seed=idef.seed, source=idef.source)
+            db.session.add(items[idef.code])
+        elif (existing.text, existing.reverse_keyed) != (idef.text, idef.reverse_keyed):
+            raise BankError(f"item {idef.code}: wording or keying changed; give it a new code")
+    return items
+
+
+def publish_instrument(key: str = "training", bank: Bank | None = None) -> Instrument:
+    """The standard instrument `key` as the bank defines it, publishing a new version if needed."""
+    bank = bank or current_bank()
+    if key not in bank.instruments:
+        raise BankError(f"the item bank has no instrument '{key}'")
+    latest = db.session.scalar(
+        sa.select(Instrument).where(Instrument.agency_id.is_(None), Instrument.key == key)
+        .order_by(Instrument.version.desc()).limit(1))
+    wanted = [i.code for i in bank.instrument_items(key)]
+    if latest is not None and [e.item.code for e in latest.entries] == wanted:
+        return latest
+    items = sync_bank(bank)
+    spec = bank.instruments[key]
+    instrument = Instrument(key=key, version=(latest.version + 1) if latest else 1,
+                            title=spec.title, bank_version=bank.version)
+    instrument.entries = [InstrumentItem(item=items[code], position=n)
+                          for n, code in enumerate(wanted, start=1)]
+    db.session.add(instrument)
+    db.session.flush()
+    return instrument
+
+
+# --- Staff ----------------------------------------------------------------------------------------
+
+def get_or_create_agency(name: str, **settings) -> Agency:
+    agency = db.session.scalar(sa.select(Agency).where(Agency.name == name))
+    if agency is None:
+        agency = Agency(name=name, **settings)
+        db.session.add(agency)
+        db.session.flush()
+    return agency
+
+
+def create_staff_user(agency: Agency, *, email: str, name: str, role: Role | str,
+                      password: str) -> StaffUser:
+    email = email.strip().lower()
+    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
+        raise ValueError(f"an account for {email} already exists")
+    if len(password) < 10:
+        raise ValueError("passwords need at least 10 characters")
+    user = StaffUser(agency=agency, email=email, name=name.strip(), role=Role(role))
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+# --- Cohorts and waves ----------------------------------------------------------------------------
+
+def _unused_join_code() -> str:
+    while True:
+        code = joincode.new_code()
+        if not db.session.scalar(sa.select(Wave.id).where(Wave.join_code == code)):
+            return code
+
+
+def new_wave(agency: Agency, kind: WaveKind, instrument: Instrument, *,
+             cohort: Cohort | None = None, followup_days: int | None = None) -> Wave:
+    wave = Wave(agency=agency, cohort=cohort, kind=kind, instrument=instrument,
+                followup_days=followup_days, join_code=_unused_join_code())
+    db.session.add(wave)
+    db.session.flush()
+    return wave
+
+
+def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: StaffUser | None,
+                  unit: Unit | None = None, location: str = "",
+                  topics: list[str] = ()) -> Cohort:
+    """A training class with its pre and post waves (not yet open)."""
+    instrument = publish_instrument("training")
+    cohort = Cohort(agency=agency, name=name.strip(), held_on=held_on, trainer=trainer,
+                    unit=unit, location=location.strip(),
+                    topics=[CohortTopic(topic=t) for t in dict.fromkeys(topics)])
+    db.session.add(cohort)
+    for kind in (WaveKind.PRE, WaveKind.POST):
+        new_wave(agency, kind, instrument, cohort=cohort)
+    db.session.commit()
+    return cohort
+
+
+def open_wave(wave: Wave, hours: int, now: dt.datetime | None = None) -> None:
+    """Open now; close automatically after `hours` unless closed sooner."""
+    now = now or utcnow()
+    wave.opens_at = now
+    wave.closes_at = now + dt.timedelta(hours=hours)
+    db.session.commit()
+
+
+def close_wave(wave: Wave, now: dt.datetime | None = None) -> None:
+    now = now or utcnow()
+    if wave.opens_at is None or wave.opens_at >= now:
+        wave.opens_at = now - dt.timedelta(seconds=1)
+    wave.closes_at = now
+    db.session.commit()
+
+
+# --- Responses ------------------------------------------------------------------------------------
+
+def local_date(agency: Agency, now: dt.datetime | None = None) -> dt.date:
+    """Today in the agency's time zone: the only time a response keeps."""
+    return (now or utcnow()).astimezone(ZoneInfo(agency.timezone)).date()
+
+
+def response_id(secret: str, nonce: str) -> uuid.UUID:
+    """The response's key, derived from the survey session's random nonce.
+
+    A double tap or a resend carries the same nonce and so the same key, which the database
+    refuses to store twice. The nonce alone, without the server's secret, does not give the key.
+    """
+    digest = hmac.new(secret.encode(), b"response:" + nonce.encode(), hashlib.sha256).digest()
+    return uuid.UUID(bytes=digest[:16], version=4)
+
+
+def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None,
+                    key: uuid.UUID, today: dt.date) -> bool:
+    """Store one response and its answers in one transaction.
+
+    Returns False, writing nothing, when a response with this key is already stored.
+    """
+    db.session.add(Response(id=key, wave_id=wave.id, submitted_on=today, linkage=linkage))
+    try:
+        db.session.flush()
+        db.session.execute(sa.insert(Answer), [
+            {"response_id": key, "item_id": item_id, "value": value}
+            for item_id, value in answers.items()])
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        if db.session.get(Response, key) is not None:
+            return False
+        raise
+    return True

@@ -1,0 +1,44 @@
+"""What every page shares: security headers, template helpers, the staff user loader."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from flask import Flask, request
+
+from . import joincode
+from .extensions import db, login_manager
+from .logs import is_respondent_path
+from .models import StaffUser
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "form-action 'self'; frame-ancestors 'none'")
+
+
+def security_headers(response):
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    if is_respondent_path(request.path) and not request.path.startswith("/static/"):
+        # Nothing an officer answered stays in the device's cache or history of pages.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def local_time(value: dt.datetime | None, tz: str, fmt: str = "%-d %B %Y, %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(ZoneInfo(tz)).strftime(fmt)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> StaffUser | None:
+    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(security_headers)
+    app.add_template_filter(joincode.display, "join_code")
+    app.add_template_filter(local_time, "local_time")
