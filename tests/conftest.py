@@ -1,0 +1,197 @@
+"""Fixtures. Every database test runs on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL."""
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from survey import create_app, services
+from survey.extensions import db
+from survey.models import Role
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    if not PG_URL:
+        pytest.skip("TEST_DATABASE_URL is not set: the PostgreSQL run is skipped")
+    return PG_URL
+
+
+def make_app(database_url, **config):
+    return create_app({
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "LINKAGE_SECRET": "test-linkage-secret",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        **config,
+    })
+
+
+@pytest.fixture
+def app(database_url):
+    app = make_app(database_url)
+    with app.app_context():
+        db.drop_all()
+        _drop_alembic_version()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def _drop_alembic_version():
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)
+
+
+# --- Small factories (the role flaskr's data.sql plays) ----------------------------------------
+
+def make_agency(name="Test Police Department", **settings):
+    agency = services.get_or_create_agency(name, **settings)
+    db.session.commit()
+    return agency
+
+
+def make_staff(agency, role=Role.TRAINER, email=None):
+    return services.create_staff_user(
+        agency, email=email or f"{role.value}@{agency.id}.example.org", name=f"A {role.value}",
+        role=role, password=PASSWORD)
+
+
+def make_cohort(agency, trainer=None, open_pre=True, name="Deflection basics"):
+    import datetime as dt
+    cohort = services.create_cohort(agency, name=name, held_on=dt.date(2026, 11, 20),
+                                    trainer=trainer, topics=["science_of_addiction", "relapse"])
+    if open_pre:
+        services.open_wave(cohort.waves[0], hours=24)
+    return cohort
+
+
+@pytest.fixture
+def setup(app):
+    """An agency with a trainer and a cohort whose pre wave is open; returns plain values."""
+    with app.app_context():
+        agency = make_agency()
+        trainer = make_staff(agency, Role.TRAINER)
+        cohort = make_cohort(agency, trainer)
+        return {"agency_id": agency.id, "trainer_email": trainer.email,
+                "cohort_id": cohort.id, "pre": cohort.waves[0].join_code,
+                "pre_id": cohort.waves[0].id, "post": cohort.waves[1].join_code,
+                "post_id": cohort.waves[1].id}
+
+
+class Officer:
+    """Walks the officer's path through the real routes, as a browser would."""
+
+    def __init__(self, client, code):
+        self.client, self.code = client, code
+        self.token = None
+
+    def start(self):
+        page = self.client.get(f"/s/{self.code}")
+        assert page.status_code == 200, page.text
+        return page
+
+    def give_code(self, skip=False, **elements):
+        page = self.client.get(f"/s/{self.code}/code")
+        data = {"csrf_token": csrf_token(page.text), **elements}
+        data["skip" if skip else "proceed"] = "x"
+        return self.client.post(f"/s/{self.code}/code", data=data)
+
+    def questions(self):
+        page = self.client.get(f"/s/{self.code}/questions")
+        self.token = csrf_token(page.text)
+        return page
+
+    def fields(self, page=None):
+        page = page or self.questions()
+        return list(dict.fromkeys(re.findall(r'name="(q_[A-Z0-9_]+)"', page.text)))
+
+    def submit(self, answers: dict, **extra):
+        if self.token is None:
+            self.questions()
+        return self.client.post(f"/s/{self.code}/questions",
+                                data={"csrf_token": self.token, **answers, **extra})
+
+    def answer_all(self, value="4", **elements):
+        self.start()
+        self.give_code(**elements) if elements else self.give_code(skip=True)
+        fields = self.fields()
+        return self.submit({f: value for f in fields})
+
+
+@pytest.fixture
+def officer(client, setup):
+    return Officer(client, setup["pre"])
+
+
+class AuthActions:
+    def __init__(self, client):
+        self.client = client
+
+    def login(self, email, password=PASSWORD):
+        page = self.client.get("/auth/login")
+        return self.client.post("/auth/login", data={
+            "csrf_token": csrf_token(page.text), "email": email, "password": password})
+
+    def logout(self):
+        page = self.client.get("/trainer/")
+        return self.client.post("/auth/logout", data={"csrf_token": csrf_token(page.text)})
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+def count_rows(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+@contextmanager
+def count_statements(engine):
+    """Collect the SQL statements run inside the block."""
+    statements = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+    sa.event.listen(engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before)

@@ -1,0 +1,328 @@
+"""The officer's path through the real routes, and every bad input on it."""
+import datetime as dt
+import re
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
+
+from survey import services
+from survey.extensions import db
+from survey.models import Answer, Response, Wave
+from tests.conftest import Officer, count_rows, count_statements, csrf_token
+
+
+def stored(app):
+    with app.app_context():
+        return count_rows(Response), count_rows(Answer)
+
+
+def test_join_page_takes_a_code_forgivingly(client, setup):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert 'name="code"' in page.text
+    messy = f"  {setup['pre'][:3].lower()}-{setup['pre'][3:].lower()} "
+    reply = client.post("/", data={"csrf_token": csrf_token(page.text), "code": messy})
+    assert reply.status_code == 302
+    assert reply.location.endswith(f"/s/{setup['pre']}")
+
+
+def test_unknown_code_says_so_and_offers_retry(client, setup):
+    page = client.get("/join")
+    reply = client.post("/join", data={"csrf_token": csrf_token(page.text), "code": "QQQ777"})
+    assert reply.status_code == 200
+    assert "No survey uses the code “QQQ777”" in reply.text
+    assert 'value="QQQ777"' in reply.text  # the typed code stays, ready to correct
+    assert "Start the survey" in reply.text
+
+
+def test_unknown_code_in_link_is_a_404_with_a_way_to_retry(client, setup):
+    page = client.get("/s/QQQ777")
+    assert page.status_code == 404
+    assert "No survey uses the code QQQ777" in page.text
+    assert 'name="code"' in page.text
+
+
+def test_lower_case_link_is_redirected_to_the_canonical_code(client, setup):
+    reply = client.get(f"/s/{setup['pre'].lower()}")
+    assert reply.status_code == 302 and reply.location.endswith(f"/s/{setup['pre']}")
+
+
+def test_notice_says_what_is_and_is_not_kept(officer):
+    page = officer.start()
+    text = page.text
+    for kept in ("Your answers", "The date you answered (not the time)"):
+        assert kept in text
+    for never in ("name, e-mail or badge number", "IP address", "time of day"):
+        assert never in text
+    assert "groups of at least 5 officers" in text
+    assert "/privacy" in text
+
+
+def test_whole_path_stores_one_response_with_every_answer(app, officer, setup):
+    officer.start()
+    reply = officer.give_code(mother_initial="M", father_initial="J", birth_month="3",
+                              older_siblings="1", birthplace_initial="T",
+                              first_car_initial="F")
+    assert reply.location.endswith(f"/s/{setup['pre']}/questions")
+    fields = officer.fields()
+    assert len(fields) == 25
+    reply = officer.submit({f: "4" for f in fields})
+    assert reply.status_code == 302 and reply.location.endswith("/thanks")
+    thanks = officer.client.get(reply.location)
+    assert "Your answers are in" in thanks.text
+    with app.app_context():
+        response = db.session.scalars(sa.select(Response)).one()
+        assert response.wave_id == setup["pre_id"]
+        assert response.submitted_on == services.local_date(response.wave.agency)
+        assert {a.value for a in response.answers} == {4}
+        assert len(response.answers) == 25
+        assert set(response.linkage) == {"mother_initial", "father_initial", "birth_month",
+                                         "older_siblings", "birthplace_initial",
+                                         "first_car_initial"}
+
+
+def test_skipping_the_linkage_code_still_counts(app, officer):
+    reply = officer.answer_all("2")
+    assert reply.status_code == 302
+    with app.app_context():
+        response = db.session.scalars(sa.select(Response)).one()
+        assert response.linkage is None
+
+
+def test_questions_without_a_code_decision_go_to_the_code_step(officer, setup):
+    reply = officer.client.get(f"/s/{setup['pre']}/questions")
+    assert reply.status_code == 302 and reply.location.endswith("/code")
+
+
+def test_agency_that_does_not_ask_for_linkage_skips_the_step(app, client, setup):
+    with app.app_context():
+        wave = db.session.get(Wave, setup["pre_id"])
+        wave.agency.ask_linkage = False
+        db.session.commit()
+    reply = client.get(f"/s/{setup['pre']}/code")
+    assert reply.location.endswith("/questions")
+    assert client.get(f"/s/{setup['pre']}/questions").status_code == 200
+
+
+def test_survey_page_is_accessible_markup(officer):
+    officer.start()
+    officer.give_code(skip=True)
+    page = officer.questions().text
+    assert page.count("<fieldset") == 25
+    assert page.count("<legend>") == 25
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    # every radio button has a label naming its point on the scale
+    radios = re.findall(r'<input id="(q_[A-Z0-9]+-\d)"', page)
+    assert len(radios) == 125
+    for radio_id in radios[:5]:
+        assert f'<label class="option" for="{radio_id}">' in page
+    for label in ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree",
+                  "Strongly agree"):
+        assert f"<span>{label}</span>" in page
+    assert "Part 1 of 5" in page and "Part 5 of 5" in page
+
+
+def test_missing_answers_are_named_and_given_answers_kept(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    given = {f: str(1 + n % 5) for n, f in enumerate(fields[:-3])}
+    page = officer.submit(given)
+    assert page.status_code == 200
+    assert "3 statements still need an answer" in page.text
+    assert page.text.count("Choose an answer for this statement.") == 3
+    for field, value in given.items():
+        assert re.search(rf'<input checked id="{field}-\d" name="{field}" required type="radio" '
+                         rf'value="{value}">', page.text), field
+    for field in fields[-3:]:
+        assert f'href="#{field}-0"' in page.text
+        assert "checked" not in re.search(rf'<fieldset[^>]*>(?:(?!</fieldset>).)*name="{field}"'
+                                          rf'(?:(?!</fieldset>).)*</fieldset>', page.text,
+                                          re.S).group(0)
+    assert stored(app) == (0, 0)
+
+
+@pytest.mark.parametrize("forged, reason", [
+    ({"q_STG01": "6"}, "off the 1 to 5 scale"),
+    ({"q_STG01": "0"}, "off the 1 to 5 scale"),
+    ({"q_STG01": "-1"}, "off the 1 to 5 scale"),
+    ({"q_STG01": "3.5"}, "off the 1 to 5 scale"),
+    ({"q_STG01": "abc"}, "off the 1 to 5 scale"),
+    ({"q_STG01": "٣"}, "off the 1 to 5 scale"),  # a non-ASCII digit
+    ({"q_NOPE99": "3"}, "does not have"),
+    ({"respondent_name": "J. Smith"}, "does not have"),
+])
+def test_forged_values_are_refused_and_nothing_written(app, officer, forged, reason):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "3" for f in officer.fields()}
+    answers.update(forged)
+    reply = officer.submit(answers)
+    assert reply.status_code == 400
+    assert reason in reply.text and "Nothing was saved" in reply.text
+    assert stored(app) == (0, 0)
+
+
+def test_two_answers_to_one_statement_are_refused(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    data = [(f, "3") for f in fields] + [(fields[0], "5"), ("csrf_token", officer.token)]
+    reply = officer.client.post(f"/s/{officer.code}/questions", data=MultiDict(data))
+    assert reply.status_code == 400
+    assert stored(app) == (0, 0)
+
+
+def test_double_submit_is_stored_once(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "5" for f in officer.fields()}
+    first = officer.submit(answers)
+    second = officer.submit(answers)  # a double tap: same page, same session
+    assert first.status_code == second.status_code == 302
+    assert second.location.endswith("/thanks")
+    assert stored(app) == (1, 25)
+
+
+def test_back_and_resend_after_thanks_is_stored_once(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "3" for f in officer.fields()}
+    assert officer.submit(answers).location.endswith("/thanks")
+    back = officer.client.get(f"/s/{officer.code}/questions")  # browser back
+    assert back.status_code == 302 and back.location.endswith("/thanks")
+    resend = officer.submit(answers)  # "resend the form?" answered yes
+    assert resend.status_code == 302 and resend.location.endswith("/thanks")
+    assert stored(app) == (1, 25)
+
+
+def test_the_same_nonce_twice_is_refused_by_the_database(app, setup):
+    """The guard does not rely on the session: two requests racing past it still store one."""
+    with app.app_context():
+        wave = db.session.get(Wave, setup["pre_id"])
+        key = services.response_id("secret", "same-nonce")
+        answers = {1: 3, 2: 4}
+        assert services.record_response(wave, answers, linkage=None, key=key,
+                                        today=dt.date(2026, 11, 23)) is True
+        assert services.record_response(wave, answers, linkage=None, key=key,
+                                        today=dt.date(2026, 11, 23)) is False
+        assert count_rows(Response) == 1 and count_rows(Answer) == 2
+
+
+def test_two_officers_on_two_phones_are_two_responses(app, client, setup):
+    Officer(client, setup["pre"]).answer_all("4")
+    other = app.test_client()
+    Officer(other, setup["pre"]).answer_all("2")
+    assert stored(app) == (2, 50)
+
+
+def test_wave_not_open_yet_says_so(app, client, setup):
+    page = client.get(f"/s/{setup['post']}")
+    assert page.status_code == 403
+    assert "This survey is not open yet" in page.text
+    assert "Your trainer opens it in class" in page.text
+    with app.app_context():
+        wave = db.session.get(Wave, setup["post_id"])
+        wave.opens_at = dt.datetime(2030, 1, 5, 14, 0, tzinfo=dt.timezone.utc)
+        db.session.commit()
+    page = client.get(f"/s/{setup['post']}")
+    assert "opens on 5 January 2030, 14:00" in page.text
+
+
+def test_closed_wave_says_when_it_closed_and_whom_to_ask(app, client, setup):
+    with app.app_context():
+        services.close_wave(db.session.get(Wave, setup["pre_id"]),
+                            now=dt.datetime(2026, 11, 20, 17, 30, tzinfo=dt.timezone.utc))
+    page = client.get(f"/s/{setup['pre']}")
+    assert page.status_code == 403
+    assert "This survey is closed" in page.text
+    assert "closed on 20 November 2026, 17:30" in page.text
+    assert "ask the trainer" in page.text
+
+
+def test_answers_sent_just_after_closing_are_kept(app, officer, setup):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "4" for f in officer.fields()}
+    with app.app_context():
+        services.close_wave(db.session.get(Wave, setup["pre_id"]))
+    reply = officer.submit(answers)
+    assert reply.status_code == 302 and reply.location.endswith("/thanks")
+    assert stored(app) == (1, 25)
+
+
+def test_answers_sent_long_after_closing_are_refused(app, officer, setup):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "4" for f in officer.fields()}
+    with app.app_context():
+        services.close_wave(db.session.get(Wave, setup["pre_id"]),
+                            now=services.utcnow() - dt.timedelta(hours=2))
+    reply = officer.submit(answers)
+    assert reply.status_code == 403 and "This survey is closed" in reply.text
+    assert stored(app) == (0, 0)
+
+
+def test_oversized_body_is_413(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    officer.fields()
+    reply = officer.submit({"q_STG01": "3" * 100_000})
+    assert reply.status_code == 413
+    assert stored(app) == (0, 0)
+
+
+def test_expired_session_keeps_the_answers(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    answers = {f: "2" for f in fields}
+    officer.client.delete_cookie("session")  # the browser session ended mid-survey
+    reply = officer.submit(answers)
+    assert reply.status_code == 400
+    assert "press Send once more" in reply.text
+    assert reply.text.count("checked") == len(fields)
+    assert stored(app) == (0, 0)
+    resend = officer.client.post(f"/s/{officer.code}/questions",
+                                 data={"csrf_token": csrf_token(reply.text), **answers})
+    assert resend.status_code == 302
+    assert stored(app) == (1, 25)
+
+
+def test_database_down_keeps_the_answers(app, officer, monkeypatch):
+    """A failed write shows a 'try again' page with every answer still selected."""
+    from sqlalchemy.exc import OperationalError
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+
+    def unreachable(*args, **kwargs):
+        raise OperationalError("INSERT", {}, Exception("connection refused"))
+    monkeypatch.setattr(services, "record_response", unreachable)
+    reply = officer.submit({f: "5" for f in fields})
+    assert reply.status_code == 503
+    assert "could not save your answers" in reply.text
+    assert reply.text.count("checked") == len(fields)
+    assert stored(app) == (0, 0)
+
+
+def test_submit_takes_a_fixed_number_of_statements(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "3" for f in officer.fields()}
+    with app.app_context():
+        engine = db.engine
+    with count_statements(engine) as statements:
+        reply = officer.submit(answers)
+    assert reply.status_code == 302
+    writes = [s for s in statements if s.lstrip().upper().startswith(("INSERT", "UPDATE"))]
+    assert len(writes) == 2, statements  # the response, then all its answers in one statement
+    assert len(statements) <= 4, statements
+
+
+def test_respondent_pages_are_not_cached(officer):
+    page = officer.start()
+    assert page.headers["Cache-Control"] == "no-store"
+    assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
