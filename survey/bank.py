@@ -91,9 +91,12 @@ def _require(entry: dict, fields: dict[str, type], where: str) -> None:
 def _unique(entries: list[dict], what: str) -> None:
     seen = set()
     for entry in entries:
-        if entry["code"] in seen:
-            raise BankError(f"{what} code {entry['code']} appears twice")
-        seen.add(entry["code"])
+        code = entry.get("code")
+        if code is None:
+            raise BankError(f"a {what} is missing 'code'")
+        if code in seen:
+            raise BankError(f"{what} code {code} appears twice")
+        seen.add(code)
 
 
 def parse_bank(raw: dict) -> Bank:

@@ -1,0 +1,140 @@
+"""After officers submit, nothing in the database identifies them, their device or the time."""
+import datetime as dt
+import hashlib
+import hmac
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
+
+from survey.extensions import db
+from survey.linkage import agency_key
+from survey.models import Agency, Response
+from tests.conftest import Officer
+
+ADDRESS = "203.0.113.77"
+FORWARDED = "198.51.100.23"
+AGENT = "Mozilla/5.0 (Linux; Android 14; Pixel 8) UniqueTestAgent/9.9"
+CODE = {"mother_initial": "Q", "father_initial": "X", "birth_month": "11", "older_siblings": "3",
+        "birthplace_initial": "Z", "first_car_initial": "V"}
+
+
+@pytest.fixture
+def submitted(app, setup):
+    """Three officers submit from identifiable devices; returns the app."""
+    for n in range(3):
+        client = app.test_client()
+        client.environ_base.update({"REMOTE_ADDR": f"{ADDRESS[:-1]}{n}",
+                                    "HTTP_USER_AGENT": AGENT,
+                                    "HTTP_X_FORWARDED_FOR": FORWARDED})
+        reply = Officer(client, setup["pre"]).answer_all(str(n + 2), **CODE)
+        assert reply.status_code == 302
+    return app
+
+
+def every_value(app):
+    """(table, column, value) for every cell of every table."""
+    with app.app_context():
+        meta = sa.MetaData()
+        meta.reflect(bind=db.engine)
+        with db.engine.connect() as conn:
+            for table in meta.sorted_tables:
+                for row in conn.execute(table.select()):
+                    for column, value in row._mapping.items():
+                        yield table.name, column, value
+
+
+def test_no_address_agent_or_forwarded_header_anywhere(submitted):
+    for table, column, value in every_value(submitted):
+        text = str(value)
+        assert ADDRESS[:-2] not in text, (table, column)
+        assert FORWARDED not in text, (table, column)
+        assert "UniqueTestAgent" not in text and "Android" not in text, (table, column)
+
+
+def test_respondent_tables_hold_no_time_of_day(submitted):
+    with submitted.app_context():
+        inspector = sa.inspect(db.engine)
+        for table in ("response", "answer"):
+            for column in inspector.get_columns(table):
+                assert not isinstance(column["type"], (sa.DateTime, sa.Time)), (table, column)
+        for table, column, value in every_value(submitted):
+            if table in ("response", "answer"):
+                assert not isinstance(value, (dt.datetime, dt.time)), (table, column)
+                if isinstance(value, str):
+                    assert ":" not in value or column == "linkage", (table, column, value)
+
+
+def test_responses_carry_only_id_wave_date_and_linkage(app):
+    columns = {c.name for c in Response.__table__.columns}
+    assert columns == {"id", "wave_id", "submitted_on", "linkage"}
+
+
+def test_response_ids_are_random(submitted):
+    with submitted.app_context():
+        ids = db.session.scalars(sa.select(Response.id)).all()
+    assert len(ids) == 3
+    assert all(isinstance(i, uuid.UUID) and i.version == 4 for i in ids)
+    assert len({i.hex[:8] for i in ids}) == 3  # no shared, time-based prefix
+
+
+def test_linkage_is_stored_only_as_keyed_hashes(submitted):
+    with submitted.app_context():
+        agency = db.session.scalars(sa.select(Agency)).one()
+        linkages = db.session.scalars(sa.select(Response.linkage)).all()
+        key = agency_key(submitted.config["LINKAGE_SECRET"], agency.linkage_salt)
+    for linkage in linkages:
+        assert set(linkage) == set(CODE)
+        for element, digest in linkage.items():
+            raw = CODE[element]
+            assert digest != raw and raw not in (digest.upper(),)
+            assert digest != hashlib.sha256(f"{element}={raw}".encode()).hexdigest()[:32]
+            expected = hmac.new(key, f"{element}={raw}".encode(), hashlib.sha256).hexdigest()
+            assert digest == expected[:32]
+    # the raw answers appear nowhere in the database as a whole
+    for table, column, value in every_value(submitted):
+        if table == "response" and column == "linkage":
+            continue
+        assert str(value) not in ("Q", "X", "Z", "V"), (table, column)
+
+
+def test_dictionary_attack_on_a_dump_fails_without_the_secret(submitted):
+    """Whoever holds the dump (and the salt in it) but not the server secret finds nothing."""
+    with submitted.app_context():
+        salt = db.session.scalars(sa.select(Agency.linkage_salt)).one()
+        digest = db.session.scalars(sa.select(Response.linkage)).first()["birth_month"]
+    guesses = ["", "secret", "changeme", "development-only-linkage", salt]
+    for guess in guesses:
+        key = agency_key(guess or "x", salt)
+        for month in range(1, 13):
+            attempt = hmac.new(key, f"birth_month={month}".encode(), hashlib.sha256)
+            assert attempt.hexdigest()[:32] != digest
+
+
+def test_session_cookie_ends_with_the_browser_and_forgets_the_survey(app, setup):
+    client = app.test_client()
+    officer = Officer(client, setup["pre"])
+    officer.start()
+    reply = officer.give_code(**CODE)
+    cookie = reply.headers["Set-Cookie"]
+    assert "Expires" not in cookie and "Max-Age" not in cookie
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    officer.submit({f: "3" for f in officer.fields()})
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    state = serializer.loads(client.get_cookie("session").value)
+    # only the fact that this wave is answered remains: no nonce, no linkage hashes
+    assert state.get("done") == [setup["pre_id"]]
+    assert not [k for k in state if k.startswith(("nonce", "link"))]
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_respondent_tables_have_no_insertion_order(submitted):
+    """Without a rowid, SQLite stores rows in the order of their random key."""
+    with submitted.app_context(), db.engine.connect() as conn:
+        for table in ("response", "answer"):
+            sql = conn.execute(sa.text("SELECT sql FROM sqlite_master WHERE name = :t"),
+                               {"t": table}).scalar_one()
+            assert "WITHOUT ROWID" in sql.upper()
+            with pytest.raises(sa.exc.OperationalError):
+                conn.execute(sa.text(f"SELECT rowid FROM {table}"))
