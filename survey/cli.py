@@ -4,6 +4,7 @@ from __future__ import annotations
 import click
 import sqlalchemy as sa
 from flask import Flask
+from flask.cli import AppGroup, with_appcontext
 
 from . import demo, services
 from .bank import current_bank
@@ -21,6 +22,7 @@ from .models import Agency, Role
 @click.option("--timezone", default="UTC", show_default=True,
               help="The agency's time zone, when the agency is created.")
 @click.password_option(help="At least 10 characters; asked for when not given.")
+@with_appcontext
 def create_user(email, agency_name, name, role, timezone, password):
     """Create a staff account (the first administrator, for example)."""
     agency = services.get_or_create_agency(agency_name, timezone=timezone)
@@ -38,6 +40,7 @@ def create_user(email, agency_name, name, role, timezone, password):
               "database already holds data.")
 @click.option("--base-url", default="http://127.0.0.1:8000", show_default=True,
               help="Where the app will answer, for the printed links.")
+@with_appcontext
 def demo_command(if_empty, base_url):
     """Fill an empty database with a demo agency, logins, cohorts and responses."""
     if demo.is_empty():
@@ -58,9 +61,7 @@ def demo_command(if_empty, base_url):
                    f"(or type code {wave.join_code} on {base_url}/)")
 
 
-@click.group("bank")
-def bank_group():
-    """The item bank."""
+bank_group = AppGroup("bank", help="The item bank.")
 
 
 @bank_group.command("check")

@@ -272,7 +272,7 @@ class Response(db.Model):
     wave_id: Mapped[int] = mapped_column(sa.ForeignKey("wave.id"), index=True)
     submitted_on: Mapped[dt.date]
     #: {linkage element: keyed hash}, or NULL when the officer skipped the linkage code.
-    linkage: Mapped[Optional[dict]] = mapped_column(sa.JSON)
+    linkage: Mapped[Optional[dict]] = mapped_column(sa.JSON(none_as_null=True))
 
     wave: Mapped[Wave] = relationship()
     answers: Mapped[list[Answer]] = relationship(
