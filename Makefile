@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 # Installs, builds the SQLite database through the migrations, loads demo data when the
 # database is empty, then serves the app with gunicorn on $(HOST):$(PORT).
 run: install instance/dev.env
-	set -a && . instance/dev.env && set +a && \
+	set -a && . instance/dev.env && set +a && export SESSION_COOKIE_SECURE=0 && \
 	$(BIN)/flask db upgrade && \
 	$(BIN)/flask demo --if-empty --base-url http://$(HOST):$(PORT) && \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
