@@ -1,0 +1,190 @@
+"""Altair charts built from the analysis tables. Specs only: the web app embeds and serves them.
+
+Every chart takes rows that have already passed :func:`analysis.suppression.suppress`; rows
+marked ``withheld`` are never drawn as values (the heat map marks them as withheld instead).
+"""
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+__all__ = ["agreement_bars", "scale_dumbbell", "forest_plot", "trend_chart", "heat_map",
+           "vega_lite_version", "AGREE_COLOURS"]
+
+#: Disagree to agree, colour-blind safe (ColorBrewer RdBu, darkest ends kept for contrast).
+AGREE_COLOURS = ["#b2182b", "#ef8a62", "#bdbdbd", "#67a9cf", "#2166ac"]
+AGREE_LABELS = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
+FONT = "DejaVu Sans, system-ui, sans-serif"
+
+
+def vega_lite_version() -> str:
+    """The Vega-Lite version Altair writes, as vl-convert names it (e.g. ``"v6_4"``)."""
+    from altair.utils._importers import vl_version_for_vl_convert
+    return vl_version_for_vl_convert()
+
+
+def _shown(table: pd.DataFrame) -> pd.DataFrame:
+    if "withheld" in table.columns:
+        return table.loc[~table["withheld"].astype(bool)].copy()
+    return table.copy()
+
+
+def _base(chart: alt.Chart, title: str | None) -> alt.Chart:
+    chart = chart.configure_axis(labelFont=FONT, titleFont=FONT, labelLimit=320)
+    chart = chart.configure_legend(labelFont=FONT, titleFont=FONT, orient="bottom")
+    if title:
+        chart = chart.properties(title=alt.TitleParams(title, font=FONT, anchor="start"))
+    return chart.configure_view(stroke=None)
+
+
+def agreement_bars(distribution: pd.DataFrame, *, wave_label: str = "wave_label",
+                   item_label: str = "item_label", title: str | None = None) -> alt.Chart:
+    """Diverging stacked bars of agreement, one bar per item and wave.
+
+    `distribution` has the columns of :func:`analysis.scoring.item_distribution` on a 5-point
+    scale plus `wave_label` (e.g. "Before", "After") and `item_label` (the statement). Disagree
+    shares extend left of zero, agree shares right, the neutral share straddles zero.
+    """
+    data = _shown(distribution)
+    data = data.loc[data["n_item"] > 0].copy()
+    data["point"] = data["value"].map(dict(enumerate(AGREE_LABELS, start=1)))
+    data["share"] = data["share"].astype(float)
+    parts = []
+    for _, bar in data.sort_values("value").groupby([item_label, wave_label], sort=False):
+        shares = bar["share"].to_numpy()
+        start = -(shares[0] + shares[1] + shares[2] / 2)
+        ends = start + np.cumsum(shares)
+        parts.append(bar.assign(x0=np.r_[start, ends[:-1]], x1=ends))
+    data = pd.concat(parts) if parts else data.assign(x0=[], x1=[])
+    order = list(dict.fromkeys(distribution[wave_label]))
+    chart = alt.Chart(data).mark_bar(height={"band": 0.85}).encode(
+        x=alt.X("x0:Q", title="Share of officers (disagree ← → agree)",
+                axis=alt.Axis(format="%", values=[-1, -0.5, 0, 0.5, 1]),
+                scale=alt.Scale(domain=[-1, 1])),
+        x2="x1:Q",
+        y=alt.Y(f"{wave_label}:N", title=None, sort=order),
+        color=alt.Color("point:N", title=None, sort=AGREE_LABELS,
+                        scale=alt.Scale(domain=AGREE_LABELS, range=AGREE_COLOURS)),
+        tooltip=[alt.Tooltip(f"{item_label}:N", title="Statement"),
+                 alt.Tooltip(f"{wave_label}:N", title="Survey"),
+                 alt.Tooltip("point:N", title="Answer"),
+                 alt.Tooltip("share:Q", title="Share", format=".0%")],
+    ).properties(width=420, height=alt.Step(16)).facet(
+        row=alt.Row(f"{item_label}:N", title=None, sort=list(dict.fromkeys(data[item_label])),
+                    header=alt.Header(labelAngle=0, labelAlign="left", labelLimit=420,
+                                      labelOrient="top", labelFont=FONT)),
+        spacing=6)
+    return _base(chart, title)
+
+
+def scale_dumbbell(summary: pd.DataFrame, *, label: str = "construct_label",
+                   title: str | None = None, domain=(1, 5)) -> alt.Chart:
+    """Before and after scale means with their intervals, one row per construct.
+
+    `summary` has one row per construct and wave: `label`, ``wave_label``, ``mean``,
+    ``ci_low``, ``ci_high``.
+    """
+    data = _shown(summary)
+    order = list(dict.fromkeys(summary["wave_label"]))
+    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title=None))
+    line = base.mark_line(color="#9e9e9e").encode(
+        x=alt.X("mean:Q", title="Scale mean (1 = strongly disagree, 5 = strongly agree)",
+                scale=alt.Scale(domain=list(domain))), detail=f"{label}:N")
+    bars = base.mark_rule(strokeWidth=2).encode(
+        x="ci_low:Q", x2="ci_high:Q",
+        color=alt.Color("wave_label:N", title=None, sort=order,
+                        scale=alt.Scale(range=["#767676", "#0b4f8a", "#b35806", "#542788"])),
+        yOffset=alt.YOffset("wave_label:N", sort=order))
+    points = base.mark_point(filled=True, size=90).encode(
+        x="mean:Q", color=alt.Color("wave_label:N", sort=order),
+        yOffset=alt.YOffset("wave_label:N", sort=order),
+        shape=alt.Shape("wave_label:N", sort=order, title=None),
+        tooltip=[alt.Tooltip(f"{label}:N", title="Scale"), alt.Tooltip("wave_label:N",
+                 title="Survey"), alt.Tooltip("mean:Q", format=".2f"),
+                 alt.Tooltip("ci_low:Q", format=".2f", title="95% CI from"),
+                 alt.Tooltip("ci_high:Q", format=".2f", title="95% CI to")])
+    chart = (line + bars + points).properties(width=420, height=alt.Step(36))
+    return _base(chart, title)
+
+
+def forest_plot(changes: pd.DataFrame, *, label: str = "cohort_label",
+                title: str | None = None) -> alt.Chart:
+    """Each cohort's change with its interval, one panel per construct; zero marked.
+
+    `changes` has the columns of :func:`analysis.compare.cohort_changes` plus `label` and
+    ``construct_label``. Withheld cohorts are not plotted.
+    """
+    data = _shown(changes).dropna(subset=["mean_diff", "ci_low", "ci_high"])
+    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title=None))
+    ci = base.mark_rule(strokeWidth=2, color="#0b4f8a").encode(
+        x=alt.X("ci_low:Q", title="Change after training (scale points, 95% CI)"),
+        x2="ci_high:Q")
+    point = base.mark_square(size=70, color="#0b4f8a").encode(
+        x="mean_diff:Q",
+        tooltip=[alt.Tooltip(f"{label}:N", title="Cohort"),
+                 alt.Tooltip("mean_diff:Q", format="+.2f", title="Change"),
+                 alt.Tooltip("ci_low:Q", format="+.2f", title="95% CI from"),
+                 alt.Tooltip("ci_high:Q", format="+.2f", title="95% CI to"),
+                 alt.Tooltip("n:Q", title="Linked officers")])
+    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3],
+                                                        color="#424242").encode(x="x:Q")
+    chart = alt.layer(zero, ci, point, data=data).properties(width=360, height=alt.Step(22))
+    chart = chart.facet(row=alt.Row("construct_label:N", title=None,
+                                    header=alt.Header(labelAngle=0, labelAlign="left",
+                                                      labelOrient="top", labelFont=FONT)))
+    return _base(chart, title)
+
+
+def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
+                title: str | None = None) -> alt.Chart:
+    """A construct's pulse means over time with intervals, control limits and milestones.
+
+    `series` has ``date``, ``mean``, ``ci_low``, ``ci_high``, ``centre``, ``ucl``, ``lcl`` and
+    ``beyond`` (from :func:`analysis.trends.control_limits`); `milestones` has ``date`` and
+    ``label`` (culture-change steps completed), drawn as dated vertical rules.
+    """
+    data = _shown(series).dropna(subset=["mean"])
+    base = alt.Chart(data).encode(x=alt.X("date:T", title=None))
+    band = base.mark_area(opacity=0.18, color="#0b4f8a").encode(
+        y=alt.Y("ci_low:Q", title="Mean (1-5)", scale=alt.Scale(zero=False)), y2="ci_high:Q")
+    line = base.mark_line(color="#0b4f8a", point=alt.OverlayMarkDef(size=50, filled=True))\
+        .encode(y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Pulse"),
+                                     alt.Tooltip("mean:Q", format=".2f"),
+                                     alt.Tooltip("n:Q", title="Officers")])
+    limits = base.mark_line(strokeDash=[6, 4], color="#6d6d6d").encode(y="ucl:Q")
+    lower = base.mark_line(strokeDash=[6, 4], color="#6d6d6d").encode(y="lcl:Q")
+    centre = base.mark_line(color="#6d6d6d").encode(y="centre:Q")
+    flagged = alt.Chart(data.loc[data.get("beyond", False) == True]).mark_point(  # noqa: E712
+        shape="diamond", size=160, color="#b2182b", filled=True).encode(x="date:T", y="mean:Q")
+    layers = [band, limits, lower, centre, line, flagged]
+    if milestones is not None and len(milestones):
+        rule = alt.Chart(milestones).mark_rule(color="#542788").encode(x="date:T")
+        text = alt.Chart(milestones).mark_text(align="left", dx=4, dy=-6, angle=0,
+                                               color="#542788", font=FONT).encode(
+            x="date:T", y=alt.value(8), text="label:N")
+        layers += [rule, text]
+    chart = alt.layer(*layers).properties(width=520, height=220)
+    return _base(chart, title)
+
+
+def heat_map(table: pd.DataFrame, *, row: str = "unit", column: str = "construct_label",
+             value: str = "mean", title: str | None = None) -> alt.Chart:
+    """Groups by constructs, coloured by `value`; withheld cells marked, never coloured."""
+    data = table.copy()
+    data["text"] = np.where(data.get("withheld", False), "withheld",
+                            data[value].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
+    base = alt.Chart(data).encode(x=alt.X(f"{column}:N", title=None,
+                                          axis=alt.Axis(labelAngle=0, labelLimit=140)),
+                                  y=alt.Y(f"{row}:N", title=None))
+    cells = base.mark_rect(stroke="#ffffff").encode(
+        color=alt.condition(f"isValid(datum['{value}'])",
+                            alt.Color(f"{value}:Q", title="Mean",
+                                      scale=alt.Scale(scheme="blues", domain=[1, 5])),
+                            alt.value("#eeeeee")))
+    text = base.mark_text(font=FONT).encode(
+        text="text:N",
+        color=alt.condition(f"isValid(datum['{value}']) && datum['{value}'] > 3.6",
+                            alt.value("#ffffff"), alt.value("#1b1f24")))
+    chart = (cells + text).properties(width=alt.Step(110), height=alt.Step(34))
+    return _base(chart, title)

@@ -1,0 +1,91 @@
+"""Charts: valid Vega-Lite, rendered offline with marks, and nothing withheld drawn as a value."""
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+import vl_convert
+
+from analysis import charts
+from analysis.suppression import suppress
+
+
+def render(chart) -> str:
+    return vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=charts.vega_lite_version())
+
+
+def marks(svg: str, kind: str) -> int:
+    return len(re.findall(rf'class="mark-{kind}', svg))
+
+
+@pytest.fixture
+def distribution():
+    rows = []
+    for item, label in [("STG01", "Addiction is a moral failing"), ("STG02", "Could quit")]:
+        for wave, shares in [("Before", [.1, .2, .2, .3, .2]), ("After", [.3, .3, .2, .1, .1])]:
+            for value, share in enumerate(shares, start=1):
+                rows.append({"item": item, "item_label": label, "wave_label": wave,
+                             "value": value, "share": share, "n": share * 20, "n_item": 20})
+    return pd.DataFrame(rows)
+
+
+def test_agreement_bars_diverge_around_zero(distribution):
+    chart = charts.agreement_bars(distribution)
+    spec = chart.to_dict()
+    values = spec["datasets"][next(iter(spec["datasets"]))]
+    before = [v for v in values if v["item"] == "STG01" and v["wave_label"] == "Before"]
+    neutral = next(v for v in before if v["value"] == 3)
+    assert neutral["x0"] == pytest.approx(-0.1) and neutral["x1"] == pytest.approx(0.1)
+    assert min(v["x0"] for v in before) == pytest.approx(-0.4)
+    assert max(v["x1"] for v in before) == pytest.approx(0.6)
+    svg = render(chart)
+    assert marks(svg, "rect") >= 1 and svg.count("<path") >= 20
+
+
+def test_dumbbell_renders_means_and_intervals():
+    summary = pd.DataFrame({"construct_label": ["Stigma", "Stigma", "Intention", "Intention"],
+                            "wave_label": ["Before", "After"] * 2, "mean": [3.4, 2.9, 3.0, 3.5],
+                            "ci_low": [3.2, 2.7, 2.8, 3.3], "ci_high": [3.6, 3.1, 3.2, 3.7]})
+    svg = render(charts.scale_dumbbell(summary))
+    assert marks(svg, "symbol") >= 1 and marks(svg, "rule") >= 1
+
+
+def test_forest_plot_leaves_out_withheld_cohorts():
+    changes = pd.DataFrame({"cohort": [1, 2, 3], "cohort_label": ["Day", "Night", "Tiny"],
+                            "construct": "stigma", "construct_label": "Stigma",
+                            "n": [30, 24, 3], "mean_diff": [-0.5, -0.2, -1.4],
+                            "ci_low": [-0.7, -0.45, -2.0], "ci_high": [-0.3, 0.05, -0.8]})
+    shown = suppress(changes, k=5)
+    spec = json.dumps(charts.forest_plot(shown).to_dict())
+    assert "Night" in spec and "Tiny" not in spec and "-1.4" not in spec
+    svg = render(charts.forest_plot(shown))
+    assert svg.count("<path") >= 5
+
+
+def test_trend_chart_draws_limits_flags_and_milestones():
+    series = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=6, freq="MS"),
+                           "mean": [3.0, 3.1, 2.9, 3.0, 3.6, 3.1], "n": 40,
+                           "ci_low": [2.8] * 6, "ci_high": [3.3] * 6, "centre": 3.1,
+                           "ucl": 3.5, "lcl": 2.7,
+                           "beyond": [False, False, False, False, True, False]})
+    milestones = pd.DataFrame({"date": [pd.Timestamp("2026-04-15")],
+                               "label": ["Referrals became a performance metric"]})
+    chart = charts.trend_chart(series, milestones)
+    svg = render(chart)
+    assert "Referrals became a performance metric" in svg
+    assert marks(svg, "symbol") >= 1 and marks(svg, "line") >= 1
+
+
+def test_heat_map_marks_withheld_cells_without_their_value():
+    table = suppress(pd.DataFrame({"unit": ["North", "South", "K9"], "construct": "stigma",
+                                   "construct_label": "Stigma", "n": [20, 12, 2],
+                                   "mean": [3.2, 2.8, 4.9]}), k=5, groups=["construct"])
+    svg = render(charts.heat_map(table))
+    assert svg.count(">withheld<") == 2 and "4.90" not in svg and "2.80" not in svg
+    assert "3.20" in svg
+
+
+def test_charts_load_nothing_from_the_internet(distribution):
+    spec = json.dumps(charts.agreement_bars(distribution).to_dict())
+    assert "http" not in spec.replace("https://vega.github.io/schema", "")
