@@ -60,7 +60,8 @@ def agreement_bars(distribution: pd.DataFrame, *, wave_label: str = "wave_label"
     order = list(dict.fromkeys(distribution[wave_label]))
     chart = alt.Chart(data).mark_bar(height={"band": 0.85}).encode(
         x=alt.X("x0:Q", title="Share of officers (disagree ← → agree)",
-                axis=alt.Axis(format="%", values=[-1, -0.5, 0, 0.5, 1]),
+                axis=alt.Axis(values=[-1, -0.5, 0, 0.5, 1],
+                              labelExpr="format(abs(datum.value), '.0%')"),
                 scale=alt.Scale(domain=[-1, 1])),
         x2="x1:Q",
         y=alt.Y(f"{wave_label}:N", title=None, sort=order),
@@ -87,24 +88,27 @@ def scale_dumbbell(summary: pd.DataFrame, *, label: str = "construct_label",
     """
     data = _shown(summary)
     order = list(dict.fromkeys(summary["wave_label"]))
-    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title=None))
-    line = base.mark_line(color="#9e9e9e").encode(
-        x=alt.X("mean:Q", title="Scale mean (1 = strongly disagree, 5 = strongly agree)",
-                scale=alt.Scale(domain=list(domain))), detail=f"{label}:N")
+    colour = alt.Color("wave_label:N", title=None, sort=order,
+                       scale=alt.Scale(domain=order,
+                                       range=["#767676", "#0b4f8a", "#b35806", "#542788"][
+                                           :len(order)]))
+    shape = alt.Shape("wave_label:N", title=None, sort=order,
+                      scale=alt.Scale(domain=order,
+                                      range=["circle", "square", "triangle", "diamond"][
+                                          :len(order)]))
+    offset = alt.YOffset("wave_label:N", sort=order, scale=alt.Scale(domain=order))
+    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title=None), yOffset=offset,
+                                  color=colour)
     bars = base.mark_rule(strokeWidth=2).encode(
-        x="ci_low:Q", x2="ci_high:Q",
-        color=alt.Color("wave_label:N", title=None, sort=order,
-                        scale=alt.Scale(range=["#767676", "#0b4f8a", "#b35806", "#542788"])),
-        yOffset=alt.YOffset("wave_label:N", sort=order))
-    points = base.mark_point(filled=True, size=90).encode(
-        x="mean:Q", color=alt.Color("wave_label:N", sort=order),
-        yOffset=alt.YOffset("wave_label:N", sort=order),
-        shape=alt.Shape("wave_label:N", sort=order, title=None),
+        x=alt.X("ci_low:Q", title="Scale mean (1 = strongly disagree, 5 = strongly agree)",
+                scale=alt.Scale(domain=list(domain))), x2="ci_high:Q")
+    points = base.mark_point(filled=True, size=90, opacity=1).encode(
+        x="mean:Q", shape=shape,
         tooltip=[alt.Tooltip(f"{label}:N", title="Scale"), alt.Tooltip("wave_label:N",
                  title="Survey"), alt.Tooltip("mean:Q", format=".2f"),
                  alt.Tooltip("ci_low:Q", format=".2f", title="95% CI from"),
                  alt.Tooltip("ci_high:Q", format=".2f", title="95% CI to")])
-    chart = (line + bars + points).properties(width=420, height=alt.Step(36))
+    chart = (bars + points).properties(width=420, height=alt.Step(18))
     return _base(chart, title)
 
 
