@@ -74,6 +74,14 @@ def bank_check():
         click.echo(f"  {code:14} {len(bank.items_of(code))} items  {construct.name}")
 
 
+@click.command("charts-bundle")
+def charts_bundle():
+    """Write the Vega, Vega-Lite and Vega-Embed bundle the chart pages load (no CDN)."""
+    from .charts import BUNDLE_PATH, build_bundle
+    BUNDLE_PATH.write_text(build_bundle())
+    click.echo(f"Wrote {BUNDLE_PATH}")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, demo_command, bank_group):
+    for command in (create_user, demo_command, bank_group, charts_bundle):
         app.cli.add_command(command)
