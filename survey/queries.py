@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pandas as pd
 import sqlalchemy as sa
+
+from analysis.matching import match_codes
 
 from .bank import current_bank
 from .extensions import db
-from .models import Construct, InstrumentItem, Item, Response
+from .models import Answer, Cohort, Construct, InstrumentItem, Item, Response, Wave
 
 
 @dataclass(frozen=True)
@@ -50,3 +53,90 @@ def response_counts(wave_ids: list[int]) -> dict[int, int]:
     counts = dict.fromkeys(wave_ids, 0)
     counts.update({wave_id: n for wave_id, n in rows})
     return counts
+
+
+# --- The bridge to analysis/: rows become the tidy long format here, and only here ----------
+
+def _wave_columns():
+    return (Wave.id.label("wave"), Wave.kind.label("wave_kind"),
+            Wave.followup_days.label("followup_days"), Wave.cohort_id.label("cohort"))
+
+
+def answers_frame(wave_ids: list[int]) -> pd.DataFrame:
+    """Every answer given in these waves, long (one query): the format `analysis` takes.
+
+    Columns: ``response_id``, ``wave``, ``wave_kind``, ``followup_days``, ``cohort``, ``item``,
+    ``value``. ``linkage_key`` is added by :func:`cohort_frames` after matching.
+    """
+    statement = (sa.select(Response.id.label("response_id"), *_wave_columns(),
+                           Item.code.label("item"), Answer.value.label("value"))
+                 .join(Response, Response.id == Answer.response_id)
+                 .join(Wave, Wave.id == Response.wave_id)
+                 .join(Item, Item.id == Answer.item_id)
+                 .where(Response.wave_id.in_(wave_ids)))
+    rows = db.session.execute(statement).all()
+    frame = pd.DataFrame(rows, columns=["response_id", "wave", "wave_kind", "followup_days",
+                                        "cohort", "item", "value"])
+    return _tidy(frame)
+
+
+def codes_frame(wave_ids: list[int]) -> pd.DataFrame:
+    """Each response's linkage hashes (one query), in the matcher's input format."""
+    statement = (sa.select(Response.id.label("response_id"), *_wave_columns(),
+                           Response.linkage.label("linkage"))
+                 .join(Wave, Wave.id == Response.wave_id)
+                 .where(Response.wave_id.in_(wave_ids)))
+    rows = db.session.execute(statement).all()
+    frame = pd.DataFrame(rows, columns=["response_id", "wave", "wave_kind", "followup_days",
+                                        "cohort", "linkage"])
+    return _tidy(frame)
+
+
+def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    frame["response_id"] = frame["response_id"].map(str)
+    frame["wave_kind"] = frame["wave_kind"].map(lambda k: getattr(k, "value", k))
+    frame["followup_days"] = frame["followup_days"].astype("float")
+    return frame
+
+
+def item_metadata(instrument_ids: list[int]) -> pd.DataFrame:
+    """The items of these instruments with construct, keying and scale range (one query)."""
+    statement = (sa.select(Item.code.label("item"), Construct.code.label("construct"),
+                           Item.reverse_keyed, Item.scale_min, Item.scale_max,
+                           Item.text, Construct.name.label("construct_name"))
+                 .join(Construct, Construct.id == Item.construct_id)
+                 .join(InstrumentItem, InstrumentItem.item_id == Item.id)
+                 .where(InstrumentItem.instrument_id.in_(instrument_ids))
+                 .distinct().order_by(Item.code))
+    return pd.DataFrame(db.session.execute(statement).all(),
+                        columns=["item", "construct", "reverse_keyed", "scale_min", "scale_max",
+                                 "text", "construct_name"])
+
+
+@dataclass
+class CohortData:
+    """One cohort's answers with linkage keys, its item metadata and how linkage went."""
+
+    answers: pd.DataFrame
+    items: pd.DataFrame
+    matches: pd.DataFrame
+
+
+def cohort_frames(cohort: Cohort) -> CohortData:
+    """Load a cohort for analysis in a fixed number of queries, whatever its size.
+
+    Responses are linked across its waves by :func:`analysis.matching.match_codes`; keys are
+    prefixed with the cohort so that no two cohorts share one.
+    """
+    waves = db.session.execute(sa.select(Wave.id, Wave.instrument_id)
+                               .where(Wave.cohort_id == cohort.id)).all()
+    wave_ids = [w.id for w in waves]
+    codes = codes_frame(wave_ids)
+    matches = match_codes(codes) if len(codes) else pd.DataFrame(
+        columns=["response_id", "wave", "linkage_key", "match"])
+    answers = answers_frame(wave_ids)
+    keys = matches.set_index("response_id")["linkage_key"]
+    answers["linkage_key"] = answers["response_id"].map(keys).map(
+        lambda k: None if k is None or pd.isna(k) else f"{cohort.id}:{k}")
+    items = item_metadata(sorted({w.instrument_id for w in waves}))
+    return CohortData(answers=answers, items=items, matches=matches)

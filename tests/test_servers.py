@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _get(url):
     try:
         with urllib.request.urlopen(url, timeout=10) as reply:
+            reply.read()  # let the server finish writing, so it closes what it sent
             return reply.status
     except urllib.error.HTTPError as error:
         return error.code
