@@ -6,7 +6,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 export FLASK_APP := wsgi
 
-.PHONY: run test install serve clean
+.PHONY: run test install bench clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run 'make PYTHON=python3 ...'"; exit 1; }
@@ -38,3 +38,8 @@ test: install
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Benchmarks: figures beside baselines measured in the same run.
+bench: install
+	$(BIN)/python benchmarks/analysis.py
+	$(BIN)/python benchmarks/matching.py

@@ -49,8 +49,13 @@ def _wave_scores(scores, wave_col, wave, subject=None):
     return part
 
 
+def _constructs(scores: pd.DataFrame, constructs) -> list:
+    return sorted(scores["construct"].unique()) if constructs is None else list(constructs)
+
+
 def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col="wave_kind",
-                  subject="linkage_key", confidence: float = 0.95) -> pd.DataFrame:
+                  subject="linkage_key", confidence: float = 0.95, constructs=None
+                  ) -> pd.DataFrame:
     """Change within officers whose before and after responses are linked.
 
     Parameters
@@ -65,6 +70,9 @@ def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
         The column that links an officer's responses (default ``"linkage_key"``).
     confidence : float
         Confidence level of the intervals.
+    constructs : list, optional
+        The constructs to report (default: those in `scores`); one absent from `scores` gets
+        a row with ``n`` = 0.
 
     Returns
     -------
@@ -115,7 +123,7 @@ def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
     pairs = b.merge(a, on=[subject, "construct"], suffixes=("_before", "_after"))
     pairs = pairs.dropna(subset=["score_before", "score_after"])
     rows = []
-    for construct in sorted(scores["construct"].unique()):
+    for construct in _constructs(scores, constructs):
         part = pairs.loc[pairs["construct"] == construct]
         rows.append({"construct": construct, **_paired(part["score_before"].to_numpy(float),
                                                        part["score_after"].to_numpy(float),
@@ -159,7 +167,7 @@ def _paired(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
 
 
 def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col="wave_kind",
-                    confidence: float = 0.95) -> pd.DataFrame:
+                    confidence: float = 0.95, constructs=None) -> pd.DataFrame:
     """Change between the before and after waves treated as independent groups.
 
     Parameters
@@ -167,7 +175,7 @@ def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_co
     scores : DataFrame
         Scale scores of the responses to compare (for a partly linked cohort: the unlinked
         remainder, see :func:`change_report`).
-    before, after, wave_col, confidence
+    before, after, wave_col, confidence, constructs
         As in :func:`paired_change`.
 
     Returns
@@ -199,7 +207,7 @@ def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_co
     check_columns(scores, ("construct", "score", wave_col), "scores")
     check_confidence(confidence)
     rows = []
-    for construct in sorted(scores["construct"].unique()):
+    for construct in _constructs(scores, constructs):
         part = scores.loc[(scores["construct"] == construct) & scores["score"].notna()]
         x = part.loc[part[wave_col] == before, "score"].to_numpy(float)
         y = part.loc[part[wave_col] == after, "score"].to_numpy(float)
@@ -326,10 +334,13 @@ def change_report(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
     keys_before = set(scored.loc[scored[wave_col] == before, subject].dropna())
     keys_after = set(scored.loc[scored[wave_col] == after, subject].dropna())
     linked = keys_before & keys_after
+    constructs = _constructs(scores, None)
     paired = paired_change(scores.loc[scores[subject].isin(linked)], before=before, after=after,
-                           wave_col=wave_col, subject=subject, confidence=confidence)
+                           wave_col=wave_col, subject=subject, confidence=confidence,
+                           constructs=constructs)
     rest = unpaired_change(scores.loc[~scores[subject].isin(linked)], before=before,
-                           after=after, wave_col=wave_col, confidence=confidence)
+                           after=after, wave_col=wave_col, confidence=confidence,
+                           constructs=constructs)
     paired["p_adj"] = adjust_pvalues(paired["p_val"], adjust)
     rest["p_adj"] = adjust_pvalues(rest["p_val"], adjust)
     out = pd.concat([paired.assign(analysis="linked"), rest.assign(analysis="unlinked")])

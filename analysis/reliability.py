@@ -51,7 +51,12 @@ def cronbach_alpha(wide: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFr
     Kuder-Richardson reliability coefficient twenty. *Psychometrika*, 30, 357-370.
     """
     check_confidence(confidence)
-    complete = wide.dropna()
+    return pd.DataFrame([_alpha(np.asarray(wide, dtype=float), confidence)],
+                        index=["cronbach_alpha"])
+
+
+def _alpha(values: np.ndarray, confidence: float) -> dict:
+    complete = values[~np.isnan(values).any(axis=1)]
     n, k = complete.shape
     if k < 2:
         raise ValueError("Cronbach's alpha needs at least two items")
@@ -59,13 +64,13 @@ def cronbach_alpha(wide: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFr
     if n >= 2:
         total_var = complete.sum(axis=1).var(ddof=1)
         if total_var > 0:
-            alpha = k / (k - 1) * (1 - complete.var(ddof=1).sum() / total_var)
+            alpha = k / (k - 1) * (1 - complete.var(axis=0, ddof=1).sum() / total_var)
             df1, df2 = n - 1, (n - 1) * (k - 1)
             gamma = 1 - confidence
             row.update(alpha=alpha,
                        ci_low=1 - (1 - alpha) * stats.f.isf(gamma / 2, df1, df2),
                        ci_high=1 - (1 - alpha) * stats.f.isf(1 - gamma / 2, df1, df2))
-    return pd.DataFrame([row], index=["cronbach_alpha"])
+    return row
 
 
 def scale_alpha(data: pd.DataFrame, items: pd.DataFrame, *, by: str = "wave",
@@ -94,13 +99,18 @@ def scale_alpha(data: pd.DataFrame, items: pd.DataFrame, *, by: str = "wave",
     Each construct's items are pivoted to one column per item, one row per response; responses
     missing any item of the construct are left out of that construct's alpha (listwise).
     """
+    check_confidence(confidence)
     keyed = reverse_key(data, items)
+    wide = (keyed.drop_duplicates([by, "response_id", "item"])
+            .set_index([by, "response_id", "item"])["value"].unstack("item"))
+    present = set(keyed[[by, "construct"]].drop_duplicates().itertuples(index=False, name=None))
     rows = []
-    for (group, construct), part in keyed.groupby([by, "construct"], sort=True):
-        wide = part.pivot_table(index="response_id", columns="item", values="value",
-                                aggfunc="first")
-        wide = wide.reindex(columns=items.loc[items["construct"] == construct, "item"])
-        result = cronbach_alpha(wide, confidence=confidence).iloc[0].to_dict()
-        rows.append({by: group, "construct": construct, **result})
+    for construct, codes in items.groupby("construct", sort=True)["item"]:
+        columns = wide.reindex(columns=list(codes))
+        for group, part in columns.groupby(level=by, sort=True):
+            if (group, construct) not in present:
+                continue
+            rows.append({by: group, "construct": construct,
+                         **_alpha(part.to_numpy(dtype=float), confidence)})
     out = pd.DataFrame(rows, columns=[by, "construct", "n", "k", "alpha", "ci_low", "ci_high"])
-    return out.astype({"n": int, "k": int})
+    return out.astype({"n": int, "k": int}).sort_values([by, "construct"], ignore_index=True)

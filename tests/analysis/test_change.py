@@ -150,3 +150,17 @@ def test_too_few_pairs_give_missing_statistics_not_errors():
 def test_bad_confidence_is_refused(pre_post_scores):
     with pytest.raises(ValueError, match="confidence"):
         paired_change(pre_post_scores, confidence=95)
+
+
+def test_a_fully_linked_cohort_reports_an_empty_unlinked_remainder(pre_post_scores):
+    report = change_report(pre_post_scores)
+    rest = report.loc[("stigma", "unlinked")]
+    assert rest["n_before"] == 0 and rest["n_after"] == 0 and np.isnan(rest["p_val"])
+    assert report.loc[("stigma", "linked"), "linkage_rate"] == 1.0
+
+
+def test_a_cohort_with_no_links_reports_only_the_unpaired_analysis(pre_post_scores):
+    report = change_report(pre_post_scores.assign(linkage_key=None))
+    assert report.loc[("stigma", "linked"), "n"] == 0
+    assert report.loc[("stigma", "unlinked"), "n_after"] == 60
+    assert report.loc[("stigma", "linked"), "linkage_rate"] == 0
