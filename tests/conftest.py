@@ -37,18 +37,30 @@ def make_app(database_url, **config):
     })
 
 
-@pytest.fixture
-def app(database_url):
+@contextmanager
+def fresh_database(database_url, create_tables=True):
+    """An app on an emptied database (tables from the models unless `create_tables` is False);
+    emptied again afterwards."""
     app = make_app(database_url)
     with app.app_context():
         db.drop_all()
         _drop_alembic_version()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+        if create_tables:
+            db.create_all()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.drop_all()
+            _drop_alembic_version()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(database_url):
+    with fresh_database(database_url) as app:
+        yield app
 
 
 def _drop_alembic_version():

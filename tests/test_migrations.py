@@ -6,21 +6,13 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from survey.extensions import db
-from tests.conftest import _drop_alembic_version, make_app
+from tests.conftest import fresh_database
 
 
 @pytest.fixture
 def empty_app(database_url):
-    app = make_app(database_url)
-    with app.app_context():
-        db.drop_all()
-        _drop_alembic_version()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        _drop_alembic_version()
-        db.engine.dispose()
+    with fresh_database(database_url, create_tables=False) as app:
+        yield app
 
 
 def test_upgrade_builds_the_schema_the_models_describe(empty_app):
