@@ -120,7 +120,7 @@ def forest_plot(changes: pd.DataFrame, *, label: str = "cohort_label",
     ``construct_label``. Withheld cohorts are not plotted.
     """
     data = _shown(changes).dropna(subset=["mean_diff", "ci_low", "ci_high"])
-    base = alt.Chart(data).encode(y=alt.Y(f"{label}:N", title=None))
+    base = alt.Chart().encode(y=alt.Y(f"{label}:N", title=None))
     ci = base.mark_rule(strokeWidth=2, color="#0b4f8a").encode(
         x=alt.X("ci_low:Q", title="Change after training (scale points, 95% CI)"),
         x2="ci_high:Q")
@@ -131,8 +131,7 @@ def forest_plot(changes: pd.DataFrame, *, label: str = "cohort_label",
                  alt.Tooltip("ci_low:Q", format="+.2f", title="95% CI from"),
                  alt.Tooltip("ci_high:Q", format="+.2f", title="95% CI to"),
                  alt.Tooltip("n:Q", title="Linked officers")])
-    zero = alt.Chart(pd.DataFrame({"x": [0]})).mark_rule(strokeDash=[4, 3],
-                                                        color="#424242").encode(x="x:Q")
+    zero = alt.Chart().mark_rule(strokeDash=[4, 3], color="#424242").encode(x=alt.datum(0))
     chart = alt.layer(zero, ci, point, data=data).properties(width=360, height=alt.Step(22))
     chart = chart.facet(row=alt.Row("construct_label:N", title=None,
                                     header=alt.Header(labelAngle=0, labelAlign="left",

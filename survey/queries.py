@@ -123,20 +123,34 @@ class CohortData:
 
 
 def cohort_frames(cohort: Cohort) -> CohortData:
-    """Load a cohort for analysis in a fixed number of queries, whatever its size.
+    """Load one cohort for analysis in a fixed number of queries, whatever its size."""
+    return cohorts_frames([cohort])
 
-    Responses are linked across its waves by :func:`analysis.matching.match_codes`; keys are
-    prefixed with the cohort so that no two cohorts share one.
+
+def cohorts_frames(cohorts: list[Cohort]) -> CohortData:
+    """Load cohorts for analysis in a fixed number of queries, whatever their number and size.
+
+    Responses are linked across each cohort's waves by :func:`analysis.matching.match_codes`;
+    keys are prefixed with the cohort so that no two cohorts share one.
     """
     waves = db.session.execute(sa.select(Wave.id, Wave.instrument_id)
-                               .where(Wave.cohort_id == cohort.id)).all()
+                               .where(Wave.cohort_id.in_([c.id for c in cohorts]))).all()
     wave_ids = [w.id for w in waves]
     codes = codes_frame(wave_ids)
-    matches = match_codes(codes) if len(codes) else pd.DataFrame(
-        columns=["response_id", "wave", "linkage_key", "match"])
+    parts = [match_codes(part).assign(cohort=cohort)
+             for cohort, part in codes.groupby("cohort", sort=True)]
+    matches = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=["response_id", "wave", "linkage_key", "match", "cohort"])
     answers = answers_frame(wave_ids)
-    keys = matches.set_index("response_id")["linkage_key"]
-    answers["linkage_key"] = answers["response_id"].map(keys).map(
-        lambda k: None if k is None or pd.isna(k) else f"{cohort.id}:{k}")
+    keys = pd.Series([None if k is None or pd.isna(k) else f"{c}:{k}"
+                      for k, c in zip(matches["linkage_key"], matches["cohort"])],
+                     index=matches["response_id"], dtype=object)
+    answers["linkage_key"] = answers["response_id"].map(keys)
     items = item_metadata(sorted({w.instrument_id for w in waves}))
     return CohortData(answers=answers, items=items, matches=matches)
+
+
+def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Answers (with linkage keys) and item metadata of several cohorts."""
+    data = cohorts_frames(cohorts)
+    return data.answers, data.items

@@ -1,19 +1,22 @@
 """The trainer's side: cohorts, their waves, the room page with the QR code."""
 from __future__ import annotations
 
+import datetime as dt
+
 import segno
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
-                   render_template, url_for)
+                   render_template, request, url_for)
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from . import services
+from . import charts as page_charts
+from . import exports, reports, services
 from .auth import role_required
 from .bank import curriculum_topics
 from .extensions import db
 from .forms import CohortForm, ConfirmForm
-from .models import Cohort, Role, Unit, Wave
+from .models import Cohort, Role, StaffUser, Unit, Wave
 from .queries import response_counts
 
 bp = Blueprint("trainer", __name__, url_prefix="/trainer")
@@ -139,3 +142,101 @@ def count(wave_id):
     """The live count the room page polls."""
     wave = get_wave(wave_id)
     return jsonify(count=response_counts([wave.id])[wave.id], status=wave.status().value)
+
+
+# --- Reports -------------------------------------------------------------------------------------
+
+def _download(body: str, filename: str, mimetype: str) -> Response:
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
+
+
+def _table_or_404(tables: dict, name: str):
+    if name not in tables:
+        abort(404, f"This report has no table called {name[:40]}.")
+    return tables[name]
+
+
+@bp.route("/cohorts/<int:cohort_id>/report")
+@role_required(*STAFF)
+def report(cohort_id):
+    """The cohort report: sentences first, then the figures behind them."""
+    cohort = get_cohort(cohort_id)
+    result = reports.cohort_report(cohort)
+    figures = page_charts.cohort_charts(result)
+    return render_template("trainer/report.html", cohort=cohort, report=result,
+                           figures=figures, tables=list(result.tables))
+
+
+@bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
+@role_required(*STAFF)
+def report_export(cohort_id, fmt):
+    """The report's tables, as the page shows them."""
+    cohort = get_cohort(cohort_id)
+    result = reports.cohort_report(cohort)
+    stem = f"cohort-{cohort.id}-report"
+    if fmt == "json":
+        body = exports.to_json(result.tables, cohort=cohort.name, held_on=cohort.held_on,
+                               minimum_group_size=result.k, sentences=result.sentences)
+        return _download(body, f"{stem}.json", "application/json")
+    name = request.args.get("table", "change")
+    return _download(exports.to_csv(_table_or_404(result.tables, name)),
+                     f"{stem}-{name}.csv", "text/csv")
+
+
+def _comparison_from_request():
+    """The cohorts the compare page's filters pick, and the filters as given."""
+    all_cohorts = db.session.scalars(
+        sa.select(Cohort).where(Cohort.agency_id == current_user.agency_id)
+        .options(selectinload(Cohort.trainer), selectinload(Cohort.topics))
+        .order_by(Cohort.held_on, Cohort.id)).all()
+    args = request.args
+    picked = {int(i) for i in args.getlist("cohort") if i.isdigit()}
+    start = _date(args.get("start"))
+    end = _date(args.get("end"))
+    trainer_id = int(args["trainer"]) if args.get("trainer", "").isdigit() else None
+    chosen = reports.filter_cohorts(all_cohorts, trainer_id=trainer_id,
+                                    topic=args.get("topic") or None, start=start, end=end)
+    if picked:
+        chosen = [c for c in chosen if c.id in picked]
+    filters = {"cohort": picked, "start": start, "end": end, "trainer": trainer_id,
+               "topic": args.get("topic") or ""}
+    return all_cohorts, chosen, filters
+
+
+def _date(text):
+    try:
+        return dt.date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@bp.route("/compare")
+@role_required(*STAFF)
+def compare():
+    """Cohorts side by side: a forest plot, a table and the test for differences."""
+    all_cohorts, chosen, filters = _comparison_from_request()
+    comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
+    trainers = db.session.scalars(sa.select(StaffUser).where(
+        StaffUser.agency_id == current_user.agency_id,
+        StaffUser.role.in_([Role.TRAINER, Role.ADMIN])).order_by(StaffUser.name)).all()
+    return render_template("trainer/compare.html", comparison=comparison,
+                           figure=page_charts.forest(comparison), all_cohorts=all_cohorts,
+                           filters=filters, trainers=trainers, topics=curriculum_topics(),
+                           query=request.query_string.decode())
+
+
+@bp.route("/compare.<any(csv, json):fmt>")
+@role_required(*STAFF)
+def compare_export(fmt):
+    """The comparison's tables, as the page shows them."""
+    _, chosen, _ = _comparison_from_request()
+    comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
+    if fmt == "json":
+        return _download(exports.to_json(comparison.tables,
+                                         minimum_group_size=comparison.k),
+                         "cohort-comparison.json", "application/json")
+    name = request.args.get("table", "changes")
+    return _download(exports.to_csv(_table_or_404(comparison.tables, name)),
+                     f"cohort-comparison-{name}.csv", "text/csv")

@@ -27,6 +27,25 @@ def security_headers(response):
     return response
 
 
+def number(value, digits: int = 2, sign: bool = False) -> str:
+    """A figure for a page; a missing or withheld one is a dash, never a zero."""
+    if value is None or value != value:  # NaN
+        return "–"
+    return f"{value:{'+' if sign else ''}.{digits}f}"
+
+
+def percent(value) -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value:.0%}"
+
+
+def p_value(value) -> str:
+    if value is None or value != value:
+        return "–"
+    return "< .001" if value < 0.001 else f"{value:.3f}".lstrip("0")
+
+
 def local_time(value: dt.datetime | None, tz: str, fmt: str = "%-d %B %Y, %H:%M") -> str:
     if value is None:
         return ""
@@ -42,3 +61,5 @@ def init_app(app: Flask) -> None:
     app.after_request(security_headers)
     app.add_template_filter(joincode.display, "join_code")
     app.add_template_filter(local_time, "local_time")
+    for name, function in (("number", number), ("percent", percent), ("p_value", p_value)):
+        app.add_template_filter(function, name)

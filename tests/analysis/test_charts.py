@@ -89,3 +89,20 @@ def test_heat_map_marks_withheld_cells_without_their_value():
 def test_charts_load_nothing_from_the_internet(distribution):
     spec = json.dumps(charts.agreement_bars(distribution).to_dict())
     assert "http" not in spec.replace("https://vega.github.io/schema", "")
+
+
+def symbols_drawn(svg: str) -> int:
+    import xml.etree.ElementTree as ET
+    root = ET.fromstring(svg)
+    groups = [g for g in root.iter("{http://www.w3.org/2000/svg}g")
+              if "mark-symbol" in (g.get("class") or "")]
+    return sum(len(list(g.iter("{http://www.w3.org/2000/svg}path"))) for g in groups)
+
+
+def test_forest_plot_draws_each_cohort_once_per_scale():
+    changes = pd.DataFrame({"cohort": [1, 2, 1, 2], "cohort_label": ["Day", "Night"] * 2,
+                            "construct": ["stigma", "stigma", "intention", "intention"],
+                            "construct_label": ["Stigma", "Stigma", "Intention", "Intention"],
+                            "n": 20, "mean_diff": [-0.5, -0.2, 0.3, 0.1],
+                            "ci_low": [-0.7, -0.4, 0.1, -0.1], "ci_high": [-0.3, 0.0, 0.5, 0.3]})
+    assert symbols_drawn(render(charts.forest_plot(changes))) == 4

@@ -1,0 +1,51 @@
+"""Tables out as CSV and JSON: the same numbers the pages show, safe to open in a spreadsheet."""
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+
+#: A cell a spreadsheet would run as a formula starts with one of these.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """Text that a spreadsheet would read as a formula gets a leading apostrophe (OWASP)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(table: pd.DataFrame) -> str:
+    safe = table.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = safe[column].map(neutralise)
+    buffer = io.StringIO()
+    safe.to_csv(buffer, index=False)
+    return buffer.getvalue()
+
+
+def _plain(value):
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, (np.bool_,)):
+        return bool(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return value
+
+
+def to_json(tables: dict[str, pd.DataFrame], **meta) -> str:
+    """All tables in one document: {"meta": ..., "tables": {name: [records]}}; NaN as null."""
+    doc = {"meta": {k: _plain(v) for k, v in meta.items()}, "tables": {
+        name: [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
+        for name, table in tables.items()}}
+    return json.dumps(doc, indent=1, ensure_ascii=False)
