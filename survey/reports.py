@@ -179,7 +179,7 @@ def _sentences(report: CohortReport) -> list[str]:
     items = report.items.loc[~report.items["withheld"]]
     pre = items.loc[items["wave_label"] == "Before training"].set_index("item")
     post = items.loc[items["wave_label"] == "After training"].set_index("item")
-    both = pre.join(post, lsuffix="_pre", rsuffix="_post", how="inner")
+    both = pre.join(post, suffixes=("_pre", "_post"), how="inner")
     if len(both):
         both["shift"] = both["agree_share_post"] - both["agree_share_pre"]
         for item in both.reindex(both["shift"].abs().sort_values(ascending=False).index)[:2]\

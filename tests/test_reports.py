@@ -1,0 +1,173 @@
+"""The trainer's report and comparison: the page, the CSV, the JSON and scipy agree, and small
+groups show nothing anywhere."""
+import csv
+import io
+import json
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from scipy import stats
+
+from survey import services
+from survey.bank import current_bank
+from survey.extensions import db
+from survey.models import Cohort, Role, Wave
+from tests.conftest import Officer, make_agency, make_cohort, make_staff
+
+LETTERS = "ACDEFGHJKMNPRTW"
+
+
+def answers_for(stigma: int, rest: int = 3) -> dict:
+    """Form answers whose keyed stigma score is `stigma` and every other scale `rest`."""
+    out = {}
+    for item in current_bank().instrument_items("training"):
+        value = stigma if item.construct == "stigma" else rest
+        out[f"q_{item.code}"] = str(6 - value if item.reverse_keyed else value)
+    return out
+
+
+def code_for(i: int) -> dict:
+    return {"mother_initial": LETTERS[i % 15], "father_initial": LETTERS[(i * 7) % 15],
+            "birth_month": str(1 + i % 12), "older_siblings": str(i % 4),
+            "birthplace_initial": LETTERS[(i * 3 + 1) % 15], "first_car_initial": "F"}
+
+
+def take_survey(app, code, i, stigma):
+    officer = Officer(app.test_client(), code)
+    officer.start()
+    officer.give_code(**code_for(i))
+    officer.fields()
+    assert officer.submit(answers_for(stigma)).status_code == 302
+
+
+def run_cohort(app, setup, pre_scores, post_scores):
+    for i, score in enumerate(pre_scores):
+        take_survey(app, setup["pre"], i, score)
+    with app.app_context():
+        services.close_wave(db.session.get(Wave, setup["pre_id"]))
+        services.open_wave(db.session.get(Wave, setup["post_id"]), hours=24)
+    for i, score in enumerate(post_scores):
+        take_survey(app, setup["post"], i, score)
+
+
+PRE = [4, 5, 3, 4, 4, 5, 3, 4]
+POST = [3, 3, 3, 2, 4, 4, 2, 3]
+
+
+@pytest.fixture
+def trainer(client, auth, setup):
+    auth.login(setup["trainer_email"])
+    return client
+
+
+def test_page_csv_json_and_scipy_agree(app, trainer, setup):
+    run_cohort(app, setup, PRE, POST)
+    ref = stats.ttest_rel(POST, PRE)
+    ci = ref.confidence_interval()
+    diff = np.mean(np.subtract(POST, PRE))
+
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    stigma = next(r for r in doc["tables"]["change"] if r["construct"] == "stigma")
+    assert stigma["n"] == 8 and stigma["linkage_rate"] == 1.0
+    assert stigma["mean_diff"] == pytest.approx(diff, rel=1e-9)
+    assert (stigma["ci_low"], stigma["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
+    assert stigma["p_val"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert stigma["d_z"] == pytest.approx(ref.statistic / np.sqrt(8), rel=1e-9)
+    means = {(r["construct"], r["wave_label"]): r for r in doc["tables"]["scale_means"]}
+    assert means[("stigma", "Before training")]["mean"] == pytest.approx(np.mean(PRE))
+
+    rows = list(csv.DictReader(io.StringIO(trainer.get(
+        f"/trainer/cohorts/{setup['cohort_id']}/report.csv?table=change").text)))
+    row = next(r for r in rows if r["construct"] == "stigma")
+    assert float(row["mean_diff"]) == pytest.approx(diff, rel=1e-9)
+    assert float(row["ci_low"]) == pytest.approx(ci.low, rel=1e-9)
+
+    page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert f"{diff:+.2f}" in page and f"{ci.low:+.2f} to {ci.high:+.2f}" in page
+    assert f"Stigma beliefs fell by {abs(diff):.2f} points" in page
+    assert 'class="chart-spec"' in page and "<svg" in page
+
+
+def test_small_cohort_shows_no_figures_anywhere(app, trainer, setup):
+    run_cohort(app, setup, PRE[:3], POST[:3])
+    page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert "Withheld: fewer than 5 responses" in page
+    assert "chart-spec" not in page  # no chart drawn from withheld figures
+    for shown in (f"{np.mean(PRE[:3]):.2f}", f"{np.mean(POST[:3]):.2f}"):
+        assert shown not in page
+    assert "Fewer than 5 officers could be linked" in page
+
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    for name in ("scale_means", "change", "reliability", "item_agreement"):
+        for record in doc["tables"][name]:
+            assert record["withheld"] is True, (name, record)
+    for record in doc["tables"]["scale_means"]:
+        assert record["mean"] is None and record["n"] is None
+    for record in doc["tables"]["change"]:
+        assert record["mean_diff"] is None and record["p_val"] is None
+    assert not [s for s in doc["meta"]["sentences"] if "%" in s or "points" in s]
+
+    for table in ("scale_means", "change", "item_agreement", "reliability"):
+        rows = list(csv.DictReader(io.StringIO(trainer.get(
+            f"/trainer/cohorts/{setup['cohort_id']}/report.csv?table={table}").text)))
+        assert rows and all(r["withheld"] == "True" for r in rows)
+        for value in ("mean", "mean_diff", "agree_share", "alpha"):
+            assert all(r.get(value, "") == "" for r in rows), table
+
+
+def test_unknown_table_is_a_404(trainer, setup):
+    assert trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.csv?table=x").status_code \
+        == 404
+
+
+def test_another_agencys_report_is_not_found(app, client, auth, setup):
+    with app.app_context():
+        other = make_agency("Other PD")
+        email = make_staff(other, Role.TRAINER).email
+    auth.login(email)
+    for suffix in ("report", "report.json", "report.csv"):
+        assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/{suffix}").status_code == 404
+
+
+def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
+    run_cohort(app, setup, PRE, POST)
+    with app.app_context():
+        agency = db.session.get(Cohort, setup["cohort_id"]).agency
+        small = make_cohort(agency, name="Tiny class")
+        small_setup = {"pre": small.waves[0].join_code, "pre_id": small.waves[0].id,
+                       "post": small.waves[1].join_code, "post_id": small.waves[1].id}
+    run_cohort(app, small_setup, PRE[:3], POST[:3])
+    page = trainer.get("/trainer/compare").text
+    assert "Tiny class" in page and "No: too few linked officers" in page
+    doc = json.loads(trainer.get("/trainer/compare.json").data)
+    tiny = [r for r in doc["tables"]["changes"] if r["cohort_label"].startswith("Tiny")]
+    assert tiny and all(r["withheld"] and r["mean_diff"] is None for r in tiny)
+    big = next(r for r in doc["tables"]["changes"]
+               if r["cohort_label"].startswith("Deflection") and r["construct"] == "stigma")
+    assert big["mean_diff"] == pytest.approx(np.mean(np.subtract(POST, PRE)), rel=1e-9)
+    assert "Tiny" not in page.split('class="chart-spec"')[1].split("</script>")[0]
+
+
+def test_compare_filters_by_topic_and_date(app, trainer, setup):
+    with app.app_context():
+        agency = db.session.get(Cohort, setup["cohort_id"]).agency
+        import datetime as dt
+        services.create_cohort(agency, name="Policy refresher", held_on=dt.date(2025, 3, 1),
+                               trainer=None, topics=["policy_eligibility"])
+    page = trainer.get("/trainer/compare?topic=policy_eligibility").text
+    assert "Policy refresher" in page.split("Classes compared")[1]
+    assert "Deflection basics (" not in page.split("Classes compared")[1]
+    page = trainer.get("/trainer/compare?start=2026-01-01").text
+    assert "Policy refresher" not in page.split("Classes compared")[1]
+
+
+def test_csv_cells_cannot_run_as_formulas(app, trainer, setup):
+    with app.app_context():
+        cohort = db.session.get(Cohort, setup["cohort_id"])
+        cohort.name = "=HYPERLINK(\"http://evil.example\")"
+        db.session.commit()
+    text = trainer.get("/trainer/compare.csv?table=changes").text + \
+        trainer.get("/trainer/compare.csv?table=cohorts").text
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    assert "'=HYPERLINK" in text
