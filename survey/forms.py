@@ -13,6 +13,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
+from .services import FOLLOWUP_DAYS
 
 MISSING_ANSWER = "Choose an answer for this statement."
 
@@ -110,10 +111,16 @@ class CohortForm(FlaskForm):
     unit_id = SelectField("Unit", coerce=int, validators=[Optional()])
     location = StringField("Location", validators=[Optional(), Length(max=200)])
     topics = CheckboxListField("Topics the training covers")
+    followups = CheckboxListField("Follow-up surveys", coerce=int,
+                                  default=list(FOLLOWUP_DAYS),
+                                  description="Each opens on its own that many days after the "
+                                              "training and stays open for two weeks.")
     open_pre = BooleanField("Open the before-training survey now")
 
     def __init__(self, *args, units=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.followups.choices = [SelectChoice(str(d), f"{d} days after")
+                                  for d in FOLLOWUP_DAYS]
         self.unit_id.choices = [SelectChoice("0", "No particular unit")] + [
             SelectChoice(str(u.id), u.name) for u in units]
         self.topics.choices = [SelectChoice(t.code, t.label)

@@ -113,10 +113,34 @@ def new_wave(agency: Agency, kind: WaveKind, instrument: Instrument, *,
     return wave
 
 
+#: Default follow-up offsets in days, and how long each follow-up stays open.
+FOLLOWUP_DAYS = (30, 90, 180)
+FOLLOWUP_OPEN_DAYS = 14
+
+
+def schedule_followup(wave: Wave, held_on: dt.date) -> None:
+    """A follow-up opens at midnight (agency time) `followup_days` after the training and
+    closes FOLLOWUP_OPEN_DAYS later, on its own."""
+    opens = dt.datetime.combine(held_on + dt.timedelta(days=wave.followup_days), dt.time(0),
+                                ZoneInfo(wave.agency.timezone))
+    wave.opens_at = opens
+    wave.closes_at = opens + dt.timedelta(days=FOLLOWUP_OPEN_DAYS)
+
+
+def add_followups(cohort: Cohort, days: list[int]) -> None:
+    """Add follow-up waves at these offsets, skipping offsets the cohort already has."""
+    have = {w.followup_days for w in cohort.waves if w.kind is WaveKind.FOLLOWUP}
+    instrument = next(w.instrument for w in cohort.waves if w.kind is WaveKind.PRE)
+    for offset in sorted(set(days) - have):
+        wave = new_wave(cohort.agency, WaveKind.FOLLOWUP, instrument, cohort=cohort,
+                        followup_days=offset)
+        schedule_followup(wave, cohort.held_on)
+
+
 def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: StaffUser | None,
                   unit: Unit | None = None, location: str = "",
-                  topics: list[str] = ()) -> Cohort:
-    """A training class with its pre and post waves (not yet open)."""
+                  topics: list[str] = (), followups: list[int] = ()) -> Cohort:
+    """A training class with its pre and post waves (not yet open) and any follow-ups."""
     instrument = publish_instrument("training")
     cohort = Cohort(agency=agency, name=name.strip(), held_on=held_on, trainer=trainer,
                     unit=unit, location=location.strip(),
@@ -124,8 +148,24 @@ def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: Staff
     db.session.add(cohort)
     for kind in (WaveKind.PRE, WaveKind.POST):
         new_wave(agency, kind, instrument, cohort=cohort)
+    add_followups(cohort, list(followups))
     db.session.commit()
     return cohort
+
+
+def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, unit: Unit | None,
+                  location: str, topics: list[str], followups: list[int]) -> None:
+    """Change a cohort's details; follow-ups not yet open move with a new training date."""
+    cohort.name, cohort.unit, cohort.location = name.strip(), unit, location.strip()
+    cohort.topics = [CohortTopic(topic=t) for t in dict.fromkeys(topics)]
+    if held_on != cohort.held_on:
+        cohort.held_on = held_on
+        now = utcnow()
+        for wave in cohort.waves:
+            if wave.kind is WaveKind.FOLLOWUP and (wave.opens_at is None or wave.opens_at > now):
+                schedule_followup(wave, held_on)
+    add_followups(cohort, followups)
+    db.session.commit()
 
 
 def open_wave(wave: Wave, hours: int, now: dt.datetime | None = None) -> None:

@@ -73,12 +73,32 @@ def new_cohort():
         cohort = services.create_cohort(
             current_user.agency, name=form.name.data, held_on=form.held_on.data,
             trainer=current_user, unit=unit, location=form.location.data or "",
-            topics=form.topics.data)
+            topics=form.topics.data, followups=form.followups.data)
         if form.open_pre.data:
             services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"])
         flash(f"Class “{cohort.name}” created.")
         return redirect(url_for(".cohort", cohort_id=cohort.id))
     return render_template("trainer/new_cohort.html", form=form)
+
+
+@bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
+@role_required(*MANAGERS)
+def edit_cohort(cohort_id):
+    """Change a cohort's details, or add follow-ups."""
+    cohort = get_cohort(cohort_id)
+    units = db.session.scalars(sa.select(Unit).where(Unit.agency_id == current_user.agency_id)
+                               .order_by(Unit.name)).all()
+    form = CohortForm(units=units, obj=cohort, unit_id=cohort.unit_id or 0,
+                      topics=cohort.topic_codes,
+                      followups=[w.followup_days for w in cohort.waves if w.followup_days])
+    if form.validate_on_submit():
+        services.update_cohort(cohort, name=form.name.data, held_on=form.held_on.data,
+                               unit=next((u for u in units if u.id == form.unit_id.data), None),
+                               location=form.location.data or "", topics=form.topics.data,
+                               followups=form.followups.data)
+        flash("Class updated.")
+        return redirect(url_for(".cohort", cohort_id=cohort.id))
+    return render_template("trainer/new_cohort.html", form=form, cohort=cohort)
 
 
 @bp.route("/cohorts/<int:cohort_id>")

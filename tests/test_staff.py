@@ -199,3 +199,46 @@ def test_other_agencys_cohorts_are_not_listed(client, auth, staff):
 def test_anonymous_visitors_are_sent_to_sign_in(client, setup, path):
     reply = client.get(path)
     assert reply.status_code == 302 and "/auth/login" in reply.location
+
+
+def test_follow_ups_open_and_close_on_their_own_dates(app, client, auth, setup):
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    auth.login(setup["trainer_email"])
+    page = client.get("/trainer/cohorts/new")
+    assert page.text.count('name="followups"') == 3 and page.text.count("checked") >= 3
+    reply = client.post("/trainer/cohorts/new", data={
+        "csrf_token": csrf_token(page.text), "name": "With follow-ups", "held_on": "2026-12-01",
+        "unit_id": "0", "followups": ["30", "180"]})
+    cohort_page = client.get(reply.location)
+    assert "30-day follow-up" in cohort_page.text and "opens 31 December 2026" in cohort_page.text
+    with app.app_context():
+        cohort = db.session.scalars(sa.select(Cohort).where(Cohort.name == "With follow-ups")).one()
+        followups = [w for w in cohort.waves if w.kind is WaveKind.FOLLOWUP]
+        assert sorted(w.followup_days for w in followups) == [30, 180]
+        first = min(followups, key=lambda w: w.followup_days)
+        tz = ZoneInfo(cohort.agency.timezone)
+        assert first.opens_at == dt.datetime(2026, 12, 31, tzinfo=tz)
+        assert first.closes_at - first.opens_at == dt.timedelta(days=14)
+        assert first.status(dt.datetime(2027, 1, 5, tzinfo=dt.timezone.utc)).value == "open"
+        assert first.status(dt.datetime(2027, 1, 20, tzinfo=dt.timezone.utc)).value == "closed"
+        code = first.join_code
+    page = app.test_client().get(f"/s/{code}")
+    assert page.status_code == 403 and "opens on 31 December 2026" in page.text
+
+
+def test_editing_the_date_moves_unopened_follow_ups(app, client, auth, setup):
+    auth.login(setup["trainer_email"])
+    page = client.get(f"/trainer/cohorts/{setup['cohort_id']}/edit")
+    assert 'value="Deflection basics"' in page.text
+    reply = client.post(f"/trainer/cohorts/{setup['cohort_id']}/edit", data={
+        "csrf_token": csrf_token(page.text), "name": "Deflection basics (revised)",
+        "held_on": "2027-02-01", "unit_id": "0", "location": "Hall",
+        "topics": ["aces"], "followups": ["90"]})
+    assert reply.status_code == 302
+    with app.app_context():
+        cohort = db.session.get(Cohort, setup["cohort_id"])
+        assert cohort.name == "Deflection basics (revised)" and cohort.topic_codes == ["aces"]
+        followup = next(w for w in cohort.waves if w.kind is WaveKind.FOLLOWUP)
+        assert followup.followup_days == 90
+        assert followup.opens_at.date().isoformat() == "2027-05-02"
