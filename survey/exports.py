@@ -49,3 +49,46 @@ def to_json(tables: dict[str, pd.DataFrame], **meta) -> str:
         name: [{k: _plain(v) for k, v in row.items()} for row in table.to_dict("records")]
         for name, table in tables.items()}}
     return json.dumps(doc, indent=1, ensure_ascii=False)
+
+
+def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
+    """An Excel workbook, one sheet per table; text cells neutralised like the CSV."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        for name, table in sheets.items():
+            safe = table.copy()
+            for column in safe.columns:
+                if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+                    safe[column] = safe[column].map(neutralise)
+            safe.to_excel(writer, sheet_name=name[:31], index=False)
+    return buffer.getvalue()
+
+
+def to_sav(table: pd.DataFrame, *, column_labels: dict, value_labels: dict) -> bytes:
+    """An SPSS .sav file with variable and value labels and measurement levels."""
+    import os
+    import tempfile
+
+    import pyreadstat
+    measure = {}
+    for column in table.columns:
+        if column in value_labels:
+            measure[column] = "ordinal" if column != "wave_kind" else "nominal"
+        elif column.startswith("score_") or column == "followup_days":
+            measure[column] = "scale"
+        else:
+            measure[column] = "nominal"
+    frame = table.copy()
+    if "wave_date" in frame:
+        frame["wave_date"] = pd.to_datetime(frame["wave_date"])
+    handle, path = tempfile.mkstemp(suffix=".sav")
+    os.close(handle)
+    try:
+        pyreadstat.write_sav(frame, path,
+                             column_labels={c: column_labels.get(c, c)[:250]
+                                            for c in frame.columns},
+                             variable_value_labels=value_labels, variable_measure=measure)
+        with open(path, "rb") as fh:
+            return fh.read()
+    finally:
+        os.remove(path)

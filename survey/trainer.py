@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pandas as pd
 import segno
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
@@ -260,3 +261,41 @@ def compare_export(fmt):
     name = request.args.get("table", "changes")
     return _download(exports.to_csv(_table_or_404(comparison.tables, name)),
                      f"cohort-comparison-{name}.csv", "text/csv")
+
+
+#: Roles that may download response-level data (leaders see aggregates only).
+EXPORTERS = (Role.ADMIN, Role.TRAINER)
+
+
+@bp.route("/cohorts/<int:cohort_id>/responses.<any(csv, xlsx, sav):fmt>")
+@role_required(*EXPORTERS)
+def responses_export(cohort_id, fmt):
+    """Response-level data for evaluators: no linkage hashes, small waves left out."""
+    cohort = get_cohort(cohort_id)
+    data = reports.response_data(cohort)
+    stem = f"cohort-{cohort.id}-responses"
+    if fmt == "csv":
+        return _download(exports.to_csv(data.rows), f"{stem}.csv", "text/csv")
+    if fmt == "xlsx":
+        notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
+        body = exports.to_xlsx({"responses": data.rows, "codebook": data.codebook,
+                                "notes": notes})
+        return Response(body, headers={"Content-Disposition":
+                                       f'attachment; filename="{stem}.xlsx"',
+                                       "Cache-Control": "no-store"},
+                        mimetype="application/vnd.openxmlformats-officedocument."
+                                 "spreadsheetml.sheet")
+    body = exports.to_sav(data.rows, column_labels=data.rows.attrs["column_labels"],
+                          value_labels=data.value_labels)
+    return Response(body, mimetype="application/x-spss-sav", headers={
+        "Content-Disposition": f'attachment; filename="{stem}.sav"', "Cache-Control": "no-store"})
+
+
+@bp.route("/cohorts/<int:cohort_id>/codebook.csv")
+@role_required(*EXPORTERS)
+def codebook(cohort_id):
+    """What each column of the response-level files means."""
+    cohort = get_cohort(cohort_id)
+    data = reports.response_data(cohort)
+    return _download(exports.to_csv(data.codebook), f"cohort-{cohort.id}-codebook.csv",
+                     "text/csv")

@@ -171,3 +171,59 @@ def test_csv_cells_cannot_run_as_formulas(app, trainer, setup):
         trainer.get("/trainer/compare.csv?table=cohorts").text
     assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
     assert "'=HYPERLINK" in text
+
+
+# --- Response-level data for evaluators ----------------------------------------------------------
+
+def test_spss_file_opens_back_with_its_labels(app, trainer, setup, tmp_path):
+    import pyreadstat
+    run_cohort(app, setup, PRE, POST)
+    reply = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.sav")
+    assert reply.status_code == 200
+    path = tmp_path / "r.sav"
+    path.write_bytes(reply.data)
+    frame, meta = pyreadstat.read_sav(str(path))
+    assert len(frame) == 16 and frame["person"].nunique() == 8
+    labels = dict(zip(meta.column_names, meta.column_labels))
+    assert labels["STG01"] == "Addiction mostly comes from poor moral choices."
+    assert meta.variable_value_labels["STG01"][1.0] == "Strongly disagree"
+    assert meta.variable_value_labels["wave_kind"][2.0] == "After training"
+    assert meta.variable_measure["STG01"] == "ordinal"
+    assert meta.variable_measure["score_stigma"] == "scale"
+    pre = frame.loc[frame["wave_kind"] == 1].set_index("person")["score_stigma"]
+    post = frame.loc[frame["wave_kind"] == 2].set_index("person")["score_stigma"]
+    assert sorted(post - pre.loc[post.index]) == sorted(np.subtract(POST, PRE))
+
+
+def test_response_files_hold_no_hashes_or_database_ids(app, trainer, setup):
+    run_cohort(app, setup, PRE, POST)
+    import re
+    text = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.csv").text
+    assert not re.search(r"\b[0-9a-f]{32}\b", text)  # no linkage hash
+    with app.app_context():
+        from survey.models import Response
+        ids = [str(i) for i in db.session.scalars(sa.select(Response.id))]
+    assert not any(i in text or i.replace("-", "") in text for i in ids)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert rows[0]["respondent"] == "R0001" and rows[0]["person"].startswith("P")
+    book = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/codebook.csv").text
+    assert "STG01" in book and "reverse" in book.splitlines()[0]
+    workbook = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.xlsx")
+    assert workbook.status_code == 200 and workbook.data[:2] == b"PK"
+
+
+def test_a_wave_under_the_minimum_is_left_out_of_response_files(app, trainer, setup):
+    run_cohort(app, setup, PRE, POST[:3])
+    rows = list(csv.DictReader(io.StringIO(trainer.get(
+        f"/trainer/cohorts/{setup['cohort_id']}/responses.csv").text)))
+    assert len(rows) == 8 and {r["wave"] for r in rows} == {"Before training"}
+
+
+def test_leaders_cannot_download_response_level_data(app, client, auth, setup):
+    with app.app_context():
+        agency = db.session.get(Cohort, setup["cohort_id"]).agency
+        email = make_staff(agency, Role.LEADER).email
+    auth.login(email)
+    assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/report").status_code == 200
+    for suffix in ("responses.csv", "responses.xlsx", "responses.sav", "codebook.csv"):
+        assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/{suffix}").status_code == 403
