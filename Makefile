@@ -34,6 +34,7 @@ instance/dev.env: | $(BIN)/python
 
 # The whole suite. With TEST_DATABASE_URL set, every database test also runs on PostgreSQL.
 test: install
+	@scripts/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
