@@ -108,6 +108,7 @@ class CohortForm(FlaskForm):
                        description="For example: Deflection basics, night shift")
     held_on = DateField("Date of the training", default=dt.date.today,
                         validators=[InputRequired("Give the date of the training.")])
+    trainer_id = SelectField("Trainer", coerce=int)
     unit_id = SelectField("Unit", coerce=int, validators=[Optional()])
     location = StringField("Location", validators=[Optional(), Length(max=200)])
     topics = CheckboxListField("Topics the training covers")
@@ -117,8 +118,9 @@ class CohortForm(FlaskForm):
                                               "training and stays open for two weeks.")
     open_pre = BooleanField("Open the before-training survey now")
 
-    def __init__(self, *args, units=(), **kwargs):
+    def __init__(self, *args, units=(), trainers=(), **kwargs):
         super().__init__(*args, **kwargs)
+        self.trainer_id.choices = [SelectChoice(str(t.id), t.name) for t in trainers]
         self.followups.choices = [SelectChoice(str(d), f"{d} days after")
                                   for d in FOLLOWUP_DAYS]
         self.unit_id.choices = [SelectChoice("0", "No particular unit")] + [

@@ -153,10 +153,12 @@ def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: Staff
     return cohort
 
 
-def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, unit: Unit | None,
-                  location: str, topics: list[str], followups: list[int]) -> None:
+def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, trainer: StaffUser | None,
+                  unit: Unit | None, location: str, topics: list[str],
+                  followups: list[int]) -> None:
     """Change a cohort's details; follow-ups not yet open move with a new training date."""
     cohort.name, cohort.unit, cohort.location = name.strip(), unit, location.strip()
+    cohort.trainer = trainer
     cohort.topics = [CohortTopic(topic=t) for t in dict.fromkeys(topics)]
     if held_on != cohort.held_on:
         cohort.held_on = held_on

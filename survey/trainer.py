@@ -62,18 +62,31 @@ def index():
                            can_manage=current_user.role in MANAGERS)
 
 
+def _agency_choices():
+    """The agency's units and the staff who can run a class, for the cohort form."""
+    units = db.session.scalars(sa.select(Unit).where(Unit.agency_id == current_user.agency_id)
+                               .order_by(Unit.name)).all()
+    trainers = db.session.scalars(sa.select(StaffUser).where(
+        StaffUser.agency_id == current_user.agency_id, StaffUser.active,
+        StaffUser.role.in_(MANAGERS)).order_by(StaffUser.name)).all()
+    return units, trainers
+
+
+def _picked(options, wanted_id):
+    return next((o for o in options if o.id == wanted_id), None)
+
+
 @bp.route("/cohorts/new", methods=["GET", "POST"])
 @role_required(*MANAGERS)
 def new_cohort():
     """Create a cohort with its before and after waves."""
-    units = db.session.scalars(sa.select(Unit).where(Unit.agency_id == current_user.agency_id)
-                               .order_by(Unit.name)).all()
-    form = CohortForm(units=units)
+    units, trainers = _agency_choices()
+    form = CohortForm(units=units, trainers=trainers, trainer_id=current_user.id)
     if form.validate_on_submit():
-        unit = next((u for u in units if u.id == form.unit_id.data), None)
         cohort = services.create_cohort(
             current_user.agency, name=form.name.data, held_on=form.held_on.data,
-            trainer=current_user, unit=unit, location=form.location.data or "",
+            trainer=_picked(trainers, form.trainer_id.data),
+            unit=_picked(units, form.unit_id.data), location=form.location.data or "",
             topics=form.topics.data, followups=form.followups.data)
         if form.open_pre.data:
             services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"])
@@ -87,14 +100,14 @@ def new_cohort():
 def edit_cohort(cohort_id):
     """Change a cohort's details, or add follow-ups."""
     cohort = get_cohort(cohort_id)
-    units = db.session.scalars(sa.select(Unit).where(Unit.agency_id == current_user.agency_id)
-                               .order_by(Unit.name)).all()
-    form = CohortForm(units=units, obj=cohort, unit_id=cohort.unit_id or 0,
+    units, trainers = _agency_choices()
+    form = CohortForm(units=units, trainers=trainers, obj=cohort, unit_id=cohort.unit_id or 0,
                       topics=cohort.topic_codes,
                       followups=[w.followup_days for w in cohort.waves if w.followup_days])
     if form.validate_on_submit():
         services.update_cohort(cohort, name=form.name.data, held_on=form.held_on.data,
-                               unit=next((u for u in units if u.id == form.unit_id.data), None),
+                               trainer=_picked(trainers, form.trainer_id.data),
+                               unit=_picked(units, form.unit_id.data),
                                location=form.location.data or "", topics=form.topics.data,
                                followups=form.followups.data)
         flash("Class updated.")

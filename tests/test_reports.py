@@ -70,6 +70,8 @@ def test_page_csv_json_and_scipy_agree(app, trainer, setup):
     doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
     stigma = next(r for r in doc["tables"]["change"] if r["construct"] == "stigma")
     assert stigma["n"] == 8 and stigma["linkage_rate"] == 1.0
+    waves = {w["wave_label"]: w for w in doc["tables"]["waves"]}
+    assert waves["After training"]["linked"] == 8
     assert stigma["mean_diff"] == pytest.approx(diff, rel=1e-9)
     assert (stigma["ci_low"], stigma["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
     assert stigma["p_val"] == pytest.approx(ref.pvalue, rel=1e-9)
@@ -86,6 +88,7 @@ def test_page_csv_json_and_scipy_agree(app, trainer, setup):
     page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
     assert f"{diff:+.2f}" in page and f"{ci.low:+.2f} to {ci.high:+.2f}" in page
     assert f"Stigma beliefs fell by {abs(diff):.2f} points" in page
+    assert '<td class="num">8</td><td class="num">100%</td>' in page  # linked, linkage rate
     assert 'class="chart-spec"' in page and "<svg" in page
 
 
@@ -114,6 +117,16 @@ def test_small_cohort_shows_no_figures_anywhere(app, trainer, setup):
         assert rows and all(r["withheld"] == "True" for r in rows)
         for value in ("mean", "mean_diff", "agree_share", "alpha"):
             assert all(r.get(value, "") == "" for r in rows), table
+    for suffix in ("responses.sav", "responses.csv"):
+        reply = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/{suffix}")
+        assert reply.status_code == 200
+    import pyreadstat
+    import tempfile
+    with tempfile.NamedTemporaryFile(suffix=".sav") as fh:
+        fh.write(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.sav").data)
+        fh.flush()
+        frame, _ = pyreadstat.read_sav(fh.name)
+    assert len(frame) == 0
 
 
 def test_unknown_table_is_a_404(trainer, setup):

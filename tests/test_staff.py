@@ -231,14 +231,21 @@ def test_editing_the_date_moves_unopened_follow_ups(app, client, auth, setup):
     auth.login(setup["trainer_email"])
     page = client.get(f"/trainer/cohorts/{setup['cohort_id']}/edit")
     assert 'value="Deflection basics"' in page.text
+    with app.app_context():
+        agency = db.session.get(Cohort, setup["cohort_id"]).agency
+        colleague = make_staff(agency, Role.ADMIN, email="colleague@example.org").id
+    page = client.get(f"/trainer/cohorts/{setup['cohort_id']}/edit")
+    assert "A admin" in page.text
     reply = client.post(f"/trainer/cohorts/{setup['cohort_id']}/edit", data={
         "csrf_token": csrf_token(page.text), "name": "Deflection basics (revised)",
         "held_on": "2027-02-01", "unit_id": "0", "location": "Hall",
+        "trainer_id": str(colleague),
         "topics": ["aces"], "followups": ["90"]})
     assert reply.status_code == 302
     with app.app_context():
         cohort = db.session.get(Cohort, setup["cohort_id"])
         assert cohort.name == "Deflection basics (revised)" and cohort.topic_codes == ["aces"]
+        assert cohort.trainer_id == colleague
         followup = next(w for w in cohort.waves if w.kind is WaveKind.FOLLOWUP)
         assert followup.followup_days == 90
         assert followup.opens_at.date().isoformat() == "2027-05-02"
