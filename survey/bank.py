@@ -60,6 +60,8 @@ class InstrumentDef:
     title: str
     description: str
     constructs: tuple[str, ...]
+    #: Items picked one by one (a short pulse); empty means every item of the constructs.
+    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -76,7 +78,9 @@ class Bank:
 
     def instrument_items(self, key: str) -> list[ItemDef]:
         """The items of an instrument, construct by construct, in bank order."""
-        return [i for c in self.instruments[key].constructs for i in self.items_of(c)]
+        spec = self.instruments[key]
+        return [i for c in spec.constructs for i in self.items_of(c)
+                if not spec.items or i.code in spec.items]
 
 
 def _require(entry: dict, fields: dict[str, type], where: str) -> None:
@@ -148,8 +152,16 @@ def parse_bank(raw: dict) -> Bank:
         unknown = set(ins["constructs"]) - set(constructs)
         if unknown:
             raise BankError(f"instrument {key}: unknown constructs {sorted(unknown)}")
+        picked = tuple(ins.get("items", ()))
+        stray = [c for c in picked if c not in items or items[c].construct not in ins["constructs"]]
+        if stray:
+            raise BankError(f"instrument {key}: items {stray} are not in its constructs")
+        missing = [c for c in ins["constructs"] if picked and not any(
+            items[i].construct == c for i in picked)]
+        if missing:
+            raise BankError(f"instrument {key}: no item picked for {missing}")
         instruments[key] = InstrumentDef(key, ins["title"], ins["description"],
-                                         tuple(ins["constructs"]))
+                                         tuple(ins["constructs"]), picked)
     return Bank(raw["version"], dict(raw["seeds"]), scales, constructs, items, instruments)
 
 

@@ -117,3 +117,38 @@ def test_linkage_elements_are_stable_and_not_on_record():
         assert not any(forbidden in code for code in elements)
     assert [v for v, _ in elements["birth_month"].choices] == [str(m) for m in range(1, 13)]
     assert elements["older_siblings"].choices[-1] == ("5", "5 or more")
+
+
+CULTURE = {"executive_support", "discretion", "change_fatigue", "cynicism", "referral_speed",
+           "outcome_feedback", "intention", "recognition"}
+
+
+def test_every_shipped_bank_version_still_validates():
+    from survey.bank import bank_files
+    versions = [parse_bank(read_toml(path)).version for path in bank_files()]
+    assert versions == [str(n) for n in range(1, len(versions) + 1)]
+
+
+def test_pulse_is_short_and_covers_the_culture_constructs():
+    bank = current_bank()
+    items = bank.instrument_items("pulse")
+    assert 8 <= len(items) <= 12
+    assert {i.construct for i in items} == CULTURE
+    assert set(bank.instruments["pulse"].constructs) == CULTURE
+
+
+def test_training_items_did_not_change_between_versions():
+    from survey.bank import bank_files
+    old = parse_bank(read_toml(bank_files()[0]))
+    new = current_bank()
+    assert [i.code for i in old.instrument_items("training")] == \
+        [i.code for i in new.instrument_items("training")]
+    for code, item in old.items.items():
+        assert new.items[code] == item  # a code keeps its wording and keying for ever
+
+
+def test_pulse_item_outside_its_constructs_is_refused(raw):
+    broken = copy.deepcopy(raw)
+    broken["instruments"]["pulse"]["items"].append("STG01")
+    with pytest.raises(BankError, match="not in its constructs"):
+        parse_bank(broken)

@@ -75,4 +75,4 @@ def test_demo_refuses_a_database_with_data_unless_if_empty(app, runner):
 def test_bank_check_summarises_the_bank(runner):
     result = runner.invoke(args=["bank", "check"])
     assert result.exit_code == 0
-    assert "25 items, 5 constructs" in result.output
+    assert "Item bank version 2: 46 items, 12 constructs" in result.output
