@@ -223,3 +223,24 @@ class LinkageElement:
 def linkage_elements() -> tuple[LinkageElement, ...]:
     raw = read_toml(ITEMBANK / "linkage.toml")
     return tuple(LinkageElement(**e) for e in raw["elements"])
+
+
+@dataclass(frozen=True)
+class TrackerStep:
+    framework: str
+    group: str
+    code: str
+    label: str
+
+
+@cache
+def tracker_steps() -> tuple[TrackerStep, ...]:
+    """The culture-change steps an agency tracks (IACP checklist, Kotter's eight steps)."""
+    raw = read_toml(ITEMBANK / "tracker.toml")
+    return tuple(TrackerStep(**s) for s in raw["steps"])
+
+
+@cache
+def tracker_frameworks() -> dict[str, str]:
+    raw = read_toml(ITEMBANK / "tracker.toml")
+    return {code: f["name"] for code, f in raw["frameworks"].items()}

@@ -63,16 +63,35 @@ def survey_form(items: list[SurveyItem], **kwargs) -> SurveyForm:
     return Form(**kwargs)
 
 
-def check_posted(items: list[SurveyItem], formdata: MultiDict) -> dict[int, int]:
+#: The optional "about you" questions of a pulse, and what each may hold.
+ABOUT_FIELDS = ("about_unit", "about_shift")
+
+
+def check_about(formdata: MultiDict, units: dict[str, int], shifts: list[str]
+                ) -> tuple[int | None, str | None]:
+    """The optional unit and shift of a pulse answer; 400 on a value the form never offered."""
+    unit = formdata.get("about_unit", "")
+    shift = formdata.get("about_shift", "")
+    if len(formdata.getlist("about_unit")) > 1 or len(formdata.getlist("about_shift")) > 1:
+        abort(400, "The form held two answers to one question. Nothing was saved.")
+    if unit and unit not in units:
+        abort(400, "The form named a unit this agency does not have. Nothing was saved.")
+    if shift and shift not in shifts:
+        abort(400, "The form named a shift this agency does not have. Nothing was saved.")
+    return (units[unit] if unit else None), (shift or None)
+
+
+def check_posted(items: list[SurveyItem], formdata: MultiDict, extra=()) -> dict[int, int]:
     """The answers posted, by item id; abort with 400 on anything a real form cannot send.
 
     Missing answers are not an error here (the form reports them next to each statement); an
-    unknown question, a value off the scale or two answers to one statement are forged.
+    unknown question, a value off the scale or two answers to one statement are forged. `extra`
+    names other fields the form may carry (checked by their own function).
     """
     by_field = {item.field: item for item in items}
     answers = {}
     for key in formdata.keys():
-        if key == "csrf_token":
+        if key == "csrf_token" or key in extra:
             continue
         item = by_field.get(key)
         if item is None:

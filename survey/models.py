@@ -57,6 +57,17 @@ class WaveKind(enum.StrEnum):
     PULSE = "pulse"
 
 
+class StepStatus(enum.StrEnum):
+    NOT_STARTED = "not_started"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+
+
+class Cadence(enum.StrEnum):
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+
+
 class WaveStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
@@ -76,6 +87,15 @@ class Agency(db.Model):
     min_group_size: Mapped[int] = mapped_column(sa.SmallInteger, default=5)
     min_comment_group_size: Mapped[int] = mapped_column(sa.SmallInteger, default=10)
     ask_linkage: Mapped[bool] = mapped_column(default=True)
+    #: Shifts officers may pick on a pulse (optional); units come from the unit table.
+    shifts: Mapped[list] = mapped_column(sa.JSON, default=lambda: ["Days", "Evenings", "Nights"])
+    pulse_cadence: Mapped[Cadence] = mapped_column(_enum(Cadence, "cadence"),
+                                                   default=Cadence.QUARTERLY)
+    #: Sworn strength, for participation rates when a pulse gives none of its own.
+    headcount: Mapped[Optional[int]]
+    #: Random part of the officers' results page address.
+    results_token: Mapped[str] = mapped_column(sa.String(32), unique=True,
+                                               default=lambda: secrets.token_urlsafe(16))
     #: Per-agency salt of the linkage hashes; the key itself (LINKAGE_SECRET) is not stored.
     linkage_salt: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -236,6 +256,8 @@ class Wave(db.Model):
     join_code: Mapped[str] = mapped_column(sa.String(12), unique=True)
     opens_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     closes_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    #: Officers invited to a pulse, for its participation rate.
+    headcount: Mapped[Optional[int]]
 
     agency: Mapped[Agency] = relationship()
     cohort: Mapped[Optional[Cohort]] = relationship(back_populates="waves")
@@ -273,12 +295,67 @@ class Response(db.Model):
     submitted_on: Mapped[dt.date]
     #: {linkage element: keyed hash}, or NULL when the officer skipped the linkage code.
     linkage: Mapped[Optional[dict]] = mapped_column(sa.JSON(none_as_null=True))
+    #: Optional self-reported unit and shift on a pulse; only ever shown for groups >= k.
+    unit_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("unit.id"), index=True)
+    shift: Mapped[Optional[str]] = mapped_column(sa.String(40))
 
     wave: Mapped[Wave] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True)
 
     __table_args__ = {"sqlite_with_rowid": False}
+
+
+class TrackerItem(db.Model):
+    """One culture-change step an agency tracks (codes from the tracker file)."""
+
+    __tablename__ = "tracker_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    code: Mapped[str] = mapped_column(sa.String(60))
+    status: Mapped[StepStatus] = mapped_column(_enum(StepStatus, "step_status"),
+                                               default=StepStatus.NOT_STARTED)
+    #: When the step was completed (or last changed status): drawn as a dated marker.
+    done_on: Mapped[Optional[dt.date]]
+    owner: Mapped[str] = mapped_column(sa.String(120), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: What officers are told on their results page ("you said, we did"); empty: not shown.
+    shared_note: Mapped[str] = mapped_column(sa.Text, default="")
+
+    __table_args__ = (sa.UniqueConstraint("agency_id", "code"),)
+
+
+class ProgramFigure(db.Model):
+    """A monthly program count a program manager enters (referrals, deflections, ...)."""
+
+    __tablename__ = "program_figure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    month: Mapped[dt.date]
+    measure: Mapped[str] = mapped_column(sa.String(40))
+    value: Mapped[int]
+
+    __table_args__ = (sa.UniqueConstraint("agency_id", "month", "measure"),
+                      sa.CheckConstraint("value >= 0", name="value_not_negative"))
+
+
+class AuditEntry(db.Model):
+    """Who changed what, when: staff actions only (never respondents)."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    staff_user_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("staff_user.id"),
+                                                         index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(sa.String(60))
+    target: Mapped[str] = mapped_column(sa.String(120))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    staff_user: Mapped[Optional[StaffUser]] = relationship()
 
 
 class Answer(db.Model):

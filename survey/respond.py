@@ -18,8 +18,9 @@ from sqlalchemy.orm import joinedload
 
 from . import joincode, linkage, services
 from .extensions import db
-from .forms import JoinForm, check_posted, linkage_answers, linkage_form, survey_form
-from .models import Wave, WaveStatus, utcnow
+from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
+                    linkage_form, survey_form)
+from .models import Unit, Wave, WaveKind, WaveStatus, utcnow
 from .queries import SurveyItem, instrument_items
 
 bp = Blueprint("respond", __name__)
@@ -61,6 +62,20 @@ def unavailable(wave: Wave):
     """The page for a wave that is not open, saying which (not yet, or closed) and when."""
     return render_template("respond/unavailable.html", wave=wave,
                            status=wave.status()), 403
+
+
+def asks_linkage(wave: Wave) -> bool:
+    """Pulses are one-off snapshots: only training waves ask for the linkage code."""
+    return wave.agency.ask_linkage and wave.kind is not WaveKind.PULSE
+
+
+def about_choices(wave: Wave) -> tuple[list[tuple[str, int, str]], list[str]]:
+    """A pulse's optional unit choices (form value, id, name) and shifts; none for training."""
+    if wave.kind is not WaveKind.PULSE:
+        return [], []
+    units = db.session.execute(sa.select(Unit.id, Unit.name)
+                               .where(Unit.agency_id == wave.agency_id).order_by(Unit.name))
+    return [(str(u.id), u.id, u.name) for u in units], list(wave.agency.shifts or [])
 
 
 def answered(wave: Wave) -> bool:
@@ -108,7 +123,7 @@ def notice(code):
 def linkage_code(code):
     """The optional self-generated code that links before and after answers."""
     wave = get_wave_or_404(code)
-    if not wave.agency.ask_linkage:
+    if not asks_linkage(wave):
         return redirect(url_for(".questions", code=wave.join_code))
     if not accepting(wave, utcnow()):
         return unavailable(wave)
@@ -131,17 +146,20 @@ def questions(code):
     if not accepting(wave, now):
         return unavailable(wave)
     items = cached_items(wave.instrument_id)
-    if request.method == "GET" and wave.agency.ask_linkage and _linkage_key(wave) not in session:
+    if request.method == "GET" and asks_linkage(wave) and _linkage_key(wave) not in session:
         return redirect(url_for(".linkage_code", code=wave.join_code))
     session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
 
     if request.method == "POST":
-        answers = check_posted(items, request.form)
+        answers = check_posted(items, request.form, extra=ABOUT_FIELDS)
+        units, shifts = about_choices(wave)
+        unit_id, shift = check_about(request.form, {key: i for key, i, _ in units}, shifts)
         form = survey_form(items)
         if form.validate_on_submit():
             try:
                 services.record_response(
                     wave, answers, linkage=session.get(_linkage_key(wave)),
+                    unit_id=unit_id, shift=shift,
                     key=services.response_id(current_app.config["SECRET_KEY"],
                                              session[f"nonce{wave.id}"]),
                     today=services.local_date(wave.agency, now))
@@ -164,8 +182,12 @@ def render_survey(wave, items, form, problem=None):
             sections.append((item.heading, []))
         sections[-1][1].append(item)
     missing = [i for i in items if form[i.field].errors]
+    units, shifts = about_choices(wave)
     return render_template("respond/questions.html", wave=wave, form=form, sections=sections,
-                           missing=missing, problem=problem, total=len(items))
+                           missing=missing, problem=problem, total=len(items),
+                           asks_linkage=asks_linkage(wave),
+                           units=[(key, name) for key, _, name in units],
+                           shifts=shifts, about=request.form)
 
 
 def finish(wave: Wave) -> None:
@@ -190,7 +212,7 @@ def csrf_error(error):
     if request.endpoint == "respond.questions" and code:
         wave = get_wave_or_404(code)
         items = cached_items(wave.instrument_id)
-        check_posted(items, request.form)
+        check_posted(items, request.form, extra=ABOUT_FIELDS)
         session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
         form = survey_form(items)
         form.validate()

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from . import joincode
-from .bank import Bank, BankError, current_bank
+from .bank import Bank, BankError, current_bank, tracker_steps
 from .extensions import db
-from .models import (Agency, Answer, Cohort, CohortTopic, Construct, Instrument, InstrumentItem,
-                     Item, Response, Role, StaffUser, Unit, Wave, WaveKind, utcnow)
+from .models import (Agency, Answer, AuditEntry, Cohort, CohortTopic, Construct, Instrument,
+                     InstrumentItem, Item, ProgramFigure, Response, Role, StaffUser, StepStatus,
+                     TrackerItem, Unit, Wave, WaveKind, utcnow)
 
 
 # --- The item bank in the database -------------------------------------------------------------
@@ -204,12 +205,14 @@ def response_id(secret: str, nonce: str) -> uuid.UUID:
 
 
 def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None,
-                    key: uuid.UUID, today: dt.date) -> bool:
+                    key: uuid.UUID, today: dt.date, unit_id: int | None = None,
+                    shift: str | None = None) -> bool:
     """Store one response and its answers in one transaction.
 
     Returns False, writing nothing, when a response with this key is already stored.
     """
-    db.session.add(Response(id=key, wave_id=wave.id, submitted_on=today, linkage=linkage))
+    db.session.add(Response(id=key, wave_id=wave.id, submitted_on=today, linkage=linkage,
+                            unit_id=unit_id, shift=shift))
     try:
         db.session.flush()
         db.session.execute(sa.insert(Answer), [
@@ -222,3 +225,91 @@ def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None
             return False
         raise
     return True
+
+
+# --- Audit log ------------------------------------------------------------------------------------
+
+def audit(agency_id: int, user: StaffUser | None, action: str, target: str, **detail) -> None:
+    """Record a staff action (added to the session; committed with the change it records)."""
+    db.session.add(AuditEntry(agency_id=agency_id, staff_user_id=user.id if user else None,
+                              action=action, target=target[:120], detail=detail))
+
+
+# --- Pulses ---------------------------------------------------------------------------------------
+
+PULSE_OPEN_DAYS = 14
+
+
+def start_pulse(agency: Agency, user: StaffUser | None, *, opens_on: dt.date,
+                days_open: int = PULSE_OPEN_DAYS, headcount: int | None = None) -> Wave:
+    """A new agency pulse: a wave of the pulse instrument, open for `days_open` days."""
+    instrument = publish_instrument("pulse")
+    wave = new_wave(agency, WaveKind.PULSE, instrument)
+    opens = dt.datetime.combine(opens_on, dt.time(0), ZoneInfo(agency.timezone))
+    wave.opens_at, wave.closes_at = opens, opens + dt.timedelta(days=days_open)
+    wave.headcount = headcount or agency.headcount
+    audit(agency.id, user, "pulse.start", f"wave {wave.id}", opens_on=opens_on.isoformat(),
+          days_open=days_open)
+    db.session.commit()
+    return wave
+
+
+# --- The culture-change tracker -------------------------------------------------------------------
+
+def tracker_items(agency: Agency) -> dict[str, TrackerItem]:
+    """The agency's tracker, one row per step of the tracker file (made on first use)."""
+    have = {t.code: t for t in db.session.scalars(
+        sa.select(TrackerItem).where(TrackerItem.agency_id == agency.id))}
+    missing = [s for s in tracker_steps() if s.code not in have]
+    for step in missing:
+        have[step.code] = TrackerItem(agency_id=agency.id, code=step.code)
+        db.session.add(have[step.code])
+    if missing:
+        db.session.commit()
+    return have
+
+
+def update_tracker_item(item: TrackerItem, user: StaffUser | None, *, status: StepStatus,
+                        done_on: dt.date | None, owner: str, notes: str,
+                        shared_note: str) -> None:
+    """Change a step; every change is audited with what it was before."""
+    before = {"status": item.status.value if item.status else None,
+              "done_on": item.done_on.isoformat() if item.done_on else None,
+              "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note}
+    item.status, item.done_on = StepStatus(status), done_on
+    item.owner, item.notes, item.shared_note = owner.strip(), notes.strip(), shared_note.strip()
+    after = {"status": item.status.value, "done_on": done_on.isoformat() if done_on else None,
+             "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note}
+    changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changed:
+        audit(item.agency_id, user, "tracker.update", item.code, changes=changed)
+    db.session.commit()
+
+
+# --- Program figures ------------------------------------------------------------------------------
+
+PROGRAM_MEASURES = {"referrals": "Referrals", "deflections": "Deflections",
+                    "contacts": "Contacts", "arrests_avoided": "Arrests avoided"}
+
+
+def save_program_figures(agency: Agency, user: StaffUser | None,
+                         rows: list[tuple[dt.date, str, int]]) -> int:
+    """Store monthly counts (month, measure, value), replacing any already given; audited."""
+    for month, measure, value in rows:
+        if measure not in PROGRAM_MEASURES:
+            raise ValueError(f"unknown measure {measure!r}")
+        if value < 0:
+            raise ValueError("counts cannot be negative")
+        month = month.replace(day=1)
+        row = db.session.scalar(sa.select(ProgramFigure).where(
+            ProgramFigure.agency_id == agency.id, ProgramFigure.month == month,
+            ProgramFigure.measure == measure))
+        if row is None:
+            db.session.add(ProgramFigure(agency_id=agency.id, month=month, measure=measure,
+                                         value=value))
+        else:
+            row.value = value
+    audit(agency.id, user, "program_figures.save", f"{len(rows)} figures",
+          months=sorted({m.replace(day=1).isoformat() for m, _, _ in rows}))
+    db.session.commit()
+    return len(rows)

@@ -66,9 +66,9 @@ def test_respondent_tables_hold_no_time_of_day(submitted):
                     assert ":" not in value or column == "linkage", (table, column, value)
 
 
-def test_responses_carry_only_id_wave_date_and_linkage(app):
+def test_responses_carry_only_id_wave_date_linkage_and_optional_unit_and_shift(app):
     columns = {c.name for c in Response.__table__.columns}
-    assert columns == {"id", "wave_id", "submitted_on", "linkage"}
+    assert columns == {"id", "wave_id", "submitted_on", "linkage", "unit_id", "shift"}
 
 
 def test_response_ids_are_random(submitted):
