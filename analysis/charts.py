@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["agreement_bars", "scale_dumbbell", "forest_plot", "trend_chart", "heat_map",
+           "program_chart",
            "vega_lite_version", "AGREE_COLOURS"]
 
 #: Disagree to agree, colour-blind safe (ColorBrewer RdBu, darkest ends kept for contrast).
@@ -140,34 +141,53 @@ def forest_plot(changes: pd.DataFrame, *, label: str = "cohort_label",
 
 
 def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
-                title: str | None = None) -> alt.Chart:
-    """A construct's pulse means over time with intervals, control limits and milestones.
+                title: str | None = None, panel: str = "construct_label") -> alt.Chart:
+    """Pulse means over time with intervals, control limits and dated milestones.
 
-    `series` has ``date``, ``mean``, ``ci_low``, ``ci_high``, ``centre``, ``ucl``, ``lcl`` and
-    ``beyond`` (from :func:`analysis.trends.control_limits`); `milestones` has ``date`` and
-    ``label`` (culture-change steps completed), drawn as dated vertical rules.
+    `series` has ``date``, ``mean``, ``ci_low``, ``ci_high``, ``centre``, ``ucl``, ``lcl``,
+    ``beyond`` and ``n`` (from :func:`analysis.trends.control_limits`), and, for several
+    constructs, a `panel` column: one panel each, y scales independent. `milestones` has
+    ``date`` and ``label`` (culture-change steps completed), drawn as dated rules in every panel.
     """
-    data = _shown(series).dropna(subset=["mean"])
-    base = alt.Chart(data).encode(x=alt.X("date:T", title=None))
+    data = _shown(series).dropna(subset=["mean"]).assign(kind="pulse")
+    panels = panel in data.columns
+    if milestones is not None and len(milestones):
+        marks = milestones.sort_values("date")[["date", "label"]].assign(kind="milestone")
+        # Numbered markers stay legible however close the dates; the page lists the numbers.
+        marks["number"] = [str(n) for n in range(1, len(marks) + 1)]
+        if panels:
+            marks = marks.merge(pd.DataFrame({panel: data[panel].unique()}), how="cross")
+        data = pd.concat([data, marks], ignore_index=True)
+    data["beyond"] = data.get("beyond", False)
+    data["beyond"] = data["beyond"].fillna(False).astype(bool)
+    pulse = alt.datum.kind == "pulse"
+    base = alt.Chart().encode(x=alt.X("date:T", title=None))
     band = base.mark_area(opacity=0.18, color="#0b4f8a").encode(
-        y=alt.Y("ci_low:Q", title="Mean (1-5)", scale=alt.Scale(zero=False)), y2="ci_high:Q")
+        y=alt.Y("ci_low:Q", title="Mean (1-5)", scale=alt.Scale(zero=False)),
+        y2="ci_high:Q").transform_filter(pulse)
     line = base.mark_line(color="#0b4f8a", point=alt.OverlayMarkDef(size=50, filled=True))\
         .encode(y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Pulse"),
                                      alt.Tooltip("mean:Q", format=".2f"),
-                                     alt.Tooltip("n:Q", title="Officers")])
-    limits = base.mark_line(strokeDash=[6, 4], color="#6d6d6d").encode(y="ucl:Q")
-    lower = base.mark_line(strokeDash=[6, 4], color="#6d6d6d").encode(y="lcl:Q")
-    centre = base.mark_line(color="#6d6d6d").encode(y="centre:Q")
-    flagged = alt.Chart(data.loc[data.get("beyond", False) == True]).mark_point(  # noqa: E712
-        shape="diamond", size=160, color="#b2182b", filled=True).encode(x="date:T", y="mean:Q")
-    layers = [band, limits, lower, centre, line, flagged]
-    if milestones is not None and len(milestones):
-        rule = alt.Chart(milestones).mark_rule(color="#542788").encode(x="date:T")
-        text = alt.Chart(milestones).mark_text(align="left", dx=4, dy=-6, angle=0,
-                                               color="#542788", font=FONT).encode(
-            x="date:T", y=alt.value(8), text="label:N")
-        layers += [rule, text]
-    chart = alt.layer(*layers).properties(width=520, height=220)
+                                     alt.Tooltip("n:Q", title="Officers")]).transform_filter(pulse)
+    limits = [base.mark_line(strokeDash=dash, color="#6d6d6d").encode(y=f"{field}:Q")
+              .transform_filter(pulse) for field, dash in
+              (("ucl", [6, 4]), ("lcl", [6, 4]), ("centre", [1, 0]))]
+    flagged = base.mark_point(shape="diamond", size=160, color="#b2182b", filled=True).encode(
+        y="mean:Q").transform_filter(pulse & alt.datum.beyond)
+    milestone = alt.datum.kind == "milestone"
+    rule = base.mark_rule(color="#542788").transform_filter(milestone)
+    text = base.mark_text(align="center", dy=-4, color="#542788", font=FONT,
+                          fontWeight="bold").encode(
+        y=alt.value(-6), text="number:N",
+        tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("date:T", title="Done")],
+    ).transform_filter(milestone)
+    chart = alt.layer(band, *limits, line, flagged, rule, text, data=data)\
+        .properties(width=520, height=200)
+    if panels:
+        chart = chart.facet(row=alt.Row(f"{panel}:N", title=None, header=alt.Header(
+            labelAngle=0, labelAlign="left", labelOrient="top", labelFont=FONT,
+            labelFontSize=13, labelFontWeight="bold")), spacing=24)\
+            .resolve_scale(y="independent")
     return _base(chart, title)
 
 
@@ -178,7 +198,8 @@ def heat_map(table: pd.DataFrame, *, row: str = "unit", column: str = "construct
     data["text"] = np.where(data.get("withheld", False), "withheld",
                             data[value].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
     base = alt.Chart(data).encode(x=alt.X(f"{column}:N", title=None,
-                                          axis=alt.Axis(labelAngle=0, labelLimit=140)),
+                                          axis=alt.Axis(labelAngle=-30, labelLimit=180,
+                                                        labelAlign="right")),
                                   y=alt.Y(f"{row}:N", title=None))
     cells = base.mark_rect(stroke="#ffffff").encode(
         color=alt.condition(f"isValid(datum['{value}'])",
@@ -190,4 +211,21 @@ def heat_map(table: pd.DataFrame, *, row: str = "unit", column: str = "construct
         color=alt.condition(f"isValid(datum['{value}']) && datum['{value}'] > 3.6",
                             alt.value("#ffffff"), alt.value("#1b1f24")))
     chart = (cells + text).properties(width=alt.Step(110), height=alt.Step(34))
+    return _base(chart, title)
+
+
+def program_chart(figures: pd.DataFrame, *, labels: dict | None = None,
+                  title: str | None = None) -> alt.Chart:
+    """Monthly program counts (referrals, deflections...), one line per measure."""
+    data = figures.copy()
+    data["month"] = pd.to_datetime(data["month"])
+    data["measure_label"] = data["measure"].map(labels or {}).fillna(data["measure"])
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("month:T", title=None),
+        y=alt.Y("value:Q", title="Per month"),
+        color=alt.Color("measure_label:N", title=None,
+                        scale=alt.Scale(range=["#0b4f8a", "#b35806", "#542788", "#1b7837"])),
+        tooltip=[alt.Tooltip("month:T", format="%B %Y"), alt.Tooltip("measure_label:N",
+                 title="Measure"), alt.Tooltip("value:Q", title="Count")],
+    ).properties(width=520, height=180)
     return _base(chart, title)

@@ -26,7 +26,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from . import auth, cli, errors, logs, respond, trainer, web
+    from . import auth, cli, errors, leadership, logs, respond, trainer, web
     logs.init_app(app)
     web.init_app(app)
     errors.init_app(app)
@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(respond.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(trainer.bp)
+    app.register_blueprint(leadership.bp)
     return app
 
 

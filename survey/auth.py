@@ -15,7 +15,8 @@ from .models import Role, StaffUser
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: Where each role lands after signing in.
-HOME = {Role.ADMIN: "trainer.index", Role.TRAINER: "trainer.index", Role.LEADER: "trainer.index"}
+HOME = {Role.ADMIN: "trainer.index", Role.TRAINER: "trainer.index",
+        Role.LEADER: "leadership.index"}
 
 
 def role_required(*roles: Role):

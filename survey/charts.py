@@ -21,15 +21,20 @@ def build_bundle() -> str:
     return vl_convert.javascript_bundle(vl_version=vega_lite_version())
 
 
-def spec_json(chart: alt.TopLevelMixin) -> Markup:
+def _spec(chart) -> dict:
+    # Altair's schema validation is slow and the analysis tests validate every chart kind.
+    return chart if isinstance(chart, dict) else chart.to_dict(validate=False)
+
+
+def spec_json(chart: alt.TopLevelMixin | dict) -> Markup:
     """The chart's spec as JSON safe inside <script type="application/json">."""
-    text = json.dumps(chart.to_dict(), separators=(",", ":"))
+    text = json.dumps(_spec(chart), separators=(",", ":"))
     return Markup(text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
 
 
-def static_svg(chart: alt.TopLevelMixin) -> Markup:
+def static_svg(chart: alt.TopLevelMixin | dict) -> Markup:
     """The chart drawn on the server, for print and for browsers without JavaScript."""
-    return Markup(vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=vega_lite_version()))
+    return Markup(vl_convert.vegalite_to_svg(_spec(chart), vl_version=vega_lite_version()))
 
 
 @dataclass
@@ -43,7 +48,8 @@ class Figure:
 
 
 def figure(id: str, chart: alt.TopLevelMixin, description: str) -> Figure:
-    return Figure(id, spec_json(chart), static_svg(chart), description)
+    spec = _spec(chart)
+    return Figure(id, spec_json(spec), static_svg(spec), description)
 
 
 def cohort_charts(report) -> dict[str, Figure]:
@@ -75,3 +81,25 @@ def forest(comparison) -> Figure | None:
     return figure("chart-forest", charts.forest_plot(table),
                   "Change after training in each scale for each cohort, with 95% confidence "
                   "intervals; the table below gives the same numbers.")
+
+
+def dashboard_charts(board) -> dict[str, Figure]:
+    """The trends (a panel per construct, control limits, milestones), heat maps, figures."""
+    out = {}
+    trend = board.trend
+    if len(trend) and (~trend["withheld"]).any():
+        out["trends"] = figure(
+            "chart-trends", charts.trend_chart(
+                trend.rename(columns={"construct_name": "construct_label"}), board.milestones),
+            "Each scale's mean in each pulse with its 95% confidence band, control limits, and "
+            "completed culture-change steps as dated lines; the table below gives the numbers.")
+    for key, table, row in (("units", board.units, "unit"), ("shifts", board.shifts, "shift")):
+        if len(table):
+            out[key] = figure(f"chart-{key}", charts.heat_map(
+                table.rename(columns={"construct_name": "construct_label"}), row=row),
+                f"Latest pulse by {row} and scale; withheld cells are marked.")
+    if len(board.figures):
+        from .services import PROGRAM_MEASURES
+        out["figures"] = figure("chart-figures", charts.program_chart(
+            board.figures, labels=PROGRAM_MEASURES), "Monthly program counts.")
+    return out

@@ -20,14 +20,17 @@ from flask import current_app
 from . import linkage, services
 from .bank import current_bank, linkage_elements
 from .extensions import db
-from .models import Agency, Answer, Item, Response, Role, Unit, Wave, WaveKind
+from .models import Agency, Answer, Item, Response, Role, StepStatus, Unit, Wave, WaveKind
 
 AGENCY = "Riverside Police Department (demo)"
 PASSWORD = "demo-password"
 USERS = [("admin@demo.example.org", "Dana Reyes", Role.ADMIN),
          ("trainer@demo.example.org", "Sgt. Terry Okafor", Role.TRAINER),
          ("leader@demo.example.org", "Chief Lee Martins", Role.LEADER)]
-UNITS = ["Patrol North", "Patrol South", "Traffic", "Community Policing"]
+UNITS = ["Patrol North", "Patrol South", "Traffic", "Community Policing", "K9"]
+#: Share of pulse respondents per unit (K9 is small: its cells are withheld) and not given.
+UNIT_WEIGHTS = [0.34, 0.30, 0.14, 0.08, 0.02, 0.12]
+HEADCOUNT = 240
 TIMEZONE = "America/Chicago"
 
 #: Pre-training mean on the 1-5 agreement scale, and the mean shift after training, per construct.
@@ -64,7 +67,7 @@ def _local(day: dt.date, hour: int) -> dt.datetime:
 def load(rng_seed: int = 2026) -> Agency:
     """Fill an empty database with the demo agency; returns it."""
     rng = np.random.default_rng(rng_seed)
-    agency = services.get_or_create_agency(AGENCY, timezone=TIMEZONE)
+    agency = services.get_or_create_agency(AGENCY, timezone=TIMEZONE, headcount=HEADCOUNT)
     units = {name: Unit(agency=agency, name=name) for name in UNITS}
     db.session.add_all(units.values())
     db.session.flush()
@@ -95,8 +98,104 @@ def load(rng_seed: int = 2026) -> Agency:
         trainer=users[Role.TRAINER], unit=units["Traffic"], location="Training room A",
         topics=["science_of_addiction", "aces", "relapse", "local_treatment"])
     services.open_wave(upcoming.waves[0], current_app.config["WAVE_OPEN_HOURS"])
+    _culture(rng, agency, users[Role.LEADER], units, today)
     db.session.commit()
     return agency
+
+
+#: Culture-change steps completed (months before today), with what officers were told.
+DONE_STEPS = [
+    (34, "kotter_1_urgency", "Overdose deaths in the county were shared at every roll call."),
+    (32, "le_executive_support", "The chief briefed every shift on why deflection matters."),
+    (30, "kotter_2_coalition", ""),
+    (27, "le_policy", "A written deflection policy is on the intranet."),
+    (26, "le_eligibility", "Eligibility is now a one-page card in every car."),
+    (24, "all_faster_than_arrest", "You said referral took too long: the clinic now picks up "
+                                   "at the scene within 20 minutes."),
+    (20, "all_outcomes_shared", "You asked what happens after a referral: monthly outcome "
+                                "figures are now in the briefing."),
+    (16, "le_referral_metric", "You said referrals did not count: they are now part of "
+                               "annual evaluations."),
+    (12, "le_incentives", ""),
+    (8, "all_officer_feedback", "Suggestions from the last pulse changed the referral form."),
+]
+IN_PROGRESS = ["kotter_6_quick_wins", "le_line_officers_in_policy", "all_lived_experience"]
+
+#: Pulse construct means at the start, and their yearly drift; steps that shift them when done.
+PULSE_START = {"executive_support": 2.6, "discretion": 2.8, "change_fatigue": 3.4,
+               "cynicism": 3.5, "referral_speed": 2.3, "outcome_feedback": 2.1,
+               "intention": 2.9, "recognition": 2.0}
+PULSE_DRIFT = {"cynicism": -0.12, "discretion": 0.08, "intention": 0.1}
+STEP_EFFECTS = {"le_executive_support": ("executive_support", 0.5),
+                "all_faster_than_arrest": ("referral_speed", 0.6),
+                "all_outcomes_shared": ("outcome_feedback", 0.7),
+                "le_referral_metric": ("recognition", 0.8)}
+
+
+def _months_ago(today: dt.date, months: int) -> dt.date:
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return dt.date(year, month + 1, 1)
+
+
+def _culture(rng, agency: Agency, leader, units: dict, today: dt.date) -> None:
+    """Tracker progress, twelve quarterly pulses over three years, and program figures."""
+    items = services.tracker_items(agency)
+    done_on = {}
+    for months, code, note in DONE_STEPS:
+        day = _months_ago(today, months) + dt.timedelta(days=int(rng.integers(0, 25)))
+        item = items[code]
+        item.status, item.done_on, item.shared_note = StepStatus.DONE, day, note
+        item.owner = "Chief Lee Martins" if code.startswith("kotter") else "Dana Reyes"
+        done_on[code] = day
+    for code in IN_PROGRESS:
+        items[code].status, items[code].owner = StepStatus.IN_PROGRESS, "Sgt. Terry Okafor"
+
+    bank = current_bank()
+    pulse_items = bank.instrument_items("pulse")
+    item_ids = {i.code: i.id for i in db.session.scalars(sa.select(Item).where(
+        Item.code.in_([i.code for i in pulse_items])))}
+    unit_list = [units[name] for name in UNITS] + [None]
+    responses, answers = [], []
+    for quarter in range(12):
+        opens_on = _months_ago(today, 36 - 3 * quarter)
+        wave = services.start_pulse(agency, leader, opens_on=opens_on, days_open=14)
+        years = quarter / 4
+        n = int(HEADCOUNT * rng.uniform(0.5, 0.72))
+        for _ in range(n):
+            key = uuid.uuid4()
+            unit = unit_list[rng.choice(len(unit_list), p=UNIT_WEIGHTS)]
+            shift = None if rng.random() < 0.1 else agency.shifts[rng.integers(3)]
+            responses.append({"id": key, "wave_id": wave.id, "linkage": None,
+                              "submitted_on": opens_on + dt.timedelta(days=int(rng.integers(14))),
+                              "unit_id": unit.id if unit else None, "shift": shift})
+            person = rng.normal(0, 0.55)
+            for item in pulse_items:
+                mean = PULSE_START[item.construct] + PULSE_DRIFT.get(item.construct, 0) * years
+                for code, (construct, effect) in STEP_EFFECTS.items():
+                    if construct == item.construct and done_on[code] <= opens_on:
+                        mean += effect
+                if unit is not None and unit.name == "Traffic":
+                    mean -= 0.3  # a unit leadership should notice
+                sign = -1 if item.construct in ("change_fatigue", "cynicism") else 1
+                value = int(np.clip(np.rint(mean + sign * person + rng.normal(0, 0.6)), 1, 5))
+                if item.reverse_keyed:
+                    value = 6 - value
+                answers.append({"response_id": key, "item_id": item_ids[item.code],
+                                "value": value})
+    db.session.execute(sa.insert(Response), responses)
+    db.session.execute(sa.insert(Answer), answers)
+    services.start_pulse(agency, leader, opens_on=today, days_open=14)  # open now, to try
+
+    figures = []
+    for months in range(36, 0, -1):
+        month = _months_ago(today, months)
+        level = 36 - months
+        referrals = int(max(0, rng.normal(4 + level * 1.1, 3)))
+        figures += [(month, "referrals", referrals),
+                    (month, "deflections", int(referrals * rng.uniform(0.6, 0.85))),
+                    (month, "contacts", int(max(0, rng.normal(30 + level * 2, 6)))),
+                    (month, "arrests_avoided", int(referrals * rng.uniform(0.4, 0.6)))]
+    services.save_program_figures(agency, leader, figures)
 
 
 def _linkage_values(rng) -> dict[str, str]:

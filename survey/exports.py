@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from flask import Response, abort
 
 #: A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -92,3 +93,15 @@ def to_sav(table: pd.DataFrame, *, column_labels: dict, value_labels: dict) -> b
             return fh.read()
     finally:
         os.remove(path)
+
+
+def download(body, filename: str, mimetype: str) -> Response:
+    """A file to save, never cached."""
+    return Response(body, mimetype=mimetype, headers={
+        "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def table_or_404(tables: dict, name: str) -> pd.DataFrame:
+    if name not in tables:
+        abort(404, f"There is no table called {name[:40]}.")
+    return tables[name]

@@ -5,11 +5,13 @@ import datetime as dt
 
 from flask import abort
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
-from wtforms import (BooleanField, DateField, EmailField, PasswordField, RadioField, SelectField,
-                     SelectMultipleField, StringField, SubmitField, widgets)
+from wtforms import (BooleanField, DateField, EmailField, IntegerField, PasswordField, RadioField,
+                     SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
+                     ValidationError, widgets)
 from wtforms import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
@@ -150,3 +152,47 @@ class CohortForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     """A bare form for POST-only buttons (open, close, sign out): CSRF and nothing else."""
+
+
+class PulseForm(FlaskForm):
+    opens_on = DateField("Opens on", default=dt.date.today,
+                         validators=[InputRequired("Give the day the pulse opens.")])
+    days_open = IntegerField("Days open", default=14, validators=[
+        InputRequired("Say how many days the pulse stays open."),
+        NumberRange(1, 60, "Between 1 and 60 days.")])
+    headcount = IntegerField("Officers invited", validators=[
+        Optional(), NumberRange(1, 100_000, "A number of officers, at least 1.")],
+        description="For the participation rate. Leave blank to use the agency's sworn strength.")
+
+
+class TrackerForm(FlaskForm):
+    status = SelectField("Status", choices=[SelectChoice("not_started", "Not started"),
+                                            SelectChoice("in_progress", "In progress"),
+                                            SelectChoice("done", "Done")])
+    done_on = DateField("Date", validators=[Optional()],
+                        description="When it was done: drawn as a marker on the trends.")
+    owner = StringField("Owner", validators=[Optional(), Length(max=120)])
+    notes = TextAreaField("Notes (staff only)", validators=[Optional(), Length(max=4000)])
+    shared_note = TextAreaField("What officers are told", validators=[Optional(),
+                                                                      Length(max=1000)],
+                                description="Shown on the officers' results page under "
+                                            "“You said, we did”. Leave empty to keep it internal.")
+
+    def validate_done_on(self, field):
+        if self.status.data == "done" and not field.data:
+            raise ValidationError("Give the date it was done.")
+
+
+class FiguresForm(FlaskForm):
+    month = DateField("Month", format="%Y-%m", validators=[InputRequired("Pick the month.")],
+                      render_kw={"type": "month"})
+    referrals = IntegerField("Referrals", validators=[Optional(), NumberRange(0)])
+    deflections = IntegerField("Deflections", validators=[Optional(), NumberRange(0)])
+    contacts = IntegerField("Contacts", validators=[Optional(), NumberRange(0)])
+    arrests_avoided = IntegerField("Arrests avoided", validators=[Optional(), NumberRange(0)])
+
+
+class FiguresUploadForm(FlaskForm):
+    file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")],
+                     description="Columns: month (YYYY-MM), referrals, deflections, contacts, "
+                                 "arrests_avoided. Empty cells are skipped.")

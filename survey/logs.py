@@ -12,7 +12,7 @@ import re
 
 from flask import Flask
 
-RESPONDENT_PREFIXES = ("/s/", "/join", "/privacy", "/static/", "/favicon")
+RESPONDENT_PREFIXES = ("/s/", "/join", "/privacy", "/results/", "/static/", "/favicon")
 _REQUEST_LINE = re.compile(r"^[A-Z]+ (\S+)")
 
 

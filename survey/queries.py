@@ -10,7 +10,10 @@ from analysis.matching import match_codes
 
 from .bank import current_bank
 from .extensions import db
-from .models import Answer, Cohort, Construct, InstrumentItem, Item, Response, Wave
+from zoneinfo import ZoneInfo
+
+from .models import (Agency, Answer, Cohort, Construct, InstrumentItem, Item, ProgramFigure,
+                     Response, Unit, Wave, WaveKind, utcnow)
 
 
 @dataclass(frozen=True)
@@ -154,3 +157,47 @@ def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Answers (with linkage keys) and item metadata of several cohorts."""
     data = cohorts_frames(cohorts)
     return data.answers, data.items
+
+
+def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """An agency's pulses for the dashboard, in a fixed number of queries.
+
+    Returns the long answers (with ``unit`` and ``shift`` per response), the item metadata,
+    and one row per pulse wave: ``wave``, ``date`` (opening date, agency time), ``headcount``,
+    ``join_code``, ``opens_at``, ``closes_at``.
+    """
+    waves = db.session.execute(
+        sa.select(Wave.id, Wave.instrument_id, Wave.opens_at, Wave.closes_at, Wave.headcount,
+                  Wave.join_code, Agency.timezone, Agency.headcount.label("agency_headcount"))
+        .join(Agency, Agency.id == Wave.agency_id)
+        .where(Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE)
+        .order_by(Wave.opens_at)).all()
+    wave_frame = pd.DataFrame([{
+        "wave": w.id, "date": pd.Timestamp((w.opens_at or utcnow()).astimezone(
+            ZoneInfo(w.timezone)).date()),
+        "headcount": w.headcount or w.agency_headcount, "join_code": w.join_code,
+        "opens_at": w.opens_at, "closes_at": w.closes_at} for w in waves],
+        columns=["wave", "date", "headcount", "join_code", "opens_at", "closes_at"])
+    wave_ids = [w.id for w in waves]
+    statement = (sa.select(Response.id.label("response_id"), Response.wave_id.label("wave"),
+                           Unit.name.label("unit"), Response.shift.label("shift"),
+                           Item.code.label("item"), Answer.value.label("value"))
+                 .join(Response, Response.id == Answer.response_id)
+                 .join(Item, Item.id == Answer.item_id)
+                 .outerjoin(Unit, Unit.id == Response.unit_id)
+                 .where(Response.wave_id.in_(wave_ids)))
+    answers = pd.DataFrame(db.session.execute(statement).all(),
+                           columns=["response_id", "wave", "unit", "shift", "item", "value"])
+    answers["response_id"] = answers["response_id"].map(str)
+    answers["wave_kind"] = "pulse"
+    items = item_metadata(sorted({w.instrument_id for w in waves}))
+    return answers, items, wave_frame
+
+
+def program_figures(agency_id: int) -> pd.DataFrame:
+    """Monthly program counts: ``month``, ``measure``, ``value``."""
+    rows = db.session.execute(sa.select(ProgramFigure.month, ProgramFigure.measure,
+                                        ProgramFigure.value)
+                              .where(ProgramFigure.agency_id == agency_id)
+                              .order_by(ProgramFigure.month, ProgramFigure.measure)).all()
+    return pd.DataFrame(rows, columns=["month", "measure", "value"])

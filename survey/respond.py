@@ -20,7 +20,7 @@ from . import joincode, linkage, services
 from .extensions import db
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
                     linkage_form, survey_form)
-from .models import Unit, Wave, WaveKind, WaveStatus, utcnow
+from .models import Agency, Unit, Wave, WaveKind, WaveStatus, utcnow
 from .queries import SurveyItem, instrument_items
 
 bp = Blueprint("respond", __name__)
@@ -195,6 +195,17 @@ def finish(wave: Wave) -> None:
     session.pop(_linkage_key(wave), None)
     session.pop(f"nonce{wave.id}", None)
     session["done"] = [*session.get("done", []), wave.id]
+
+
+@bp.route("/results/<token>")
+def results(token):
+    """The agency's results for its officers: the latest pulse and "you said, we did"."""
+    from . import dashboard
+    agency = db.session.scalar(sa.select(Agency).where(Agency.results_token == token[:64]))
+    if agency is None:
+        abort(404, "There is no results page at this address.")
+    result = dashboard.officer_results(agency, services.tracker_items(agency))
+    return render_template("respond/results.html", agency=agency, result=result)
 
 
 @bp.route("/s/<code>/thanks")

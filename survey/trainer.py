@@ -180,18 +180,6 @@ def count(wave_id):
 
 # --- Reports -------------------------------------------------------------------------------------
 
-def _download(body: str, filename: str, mimetype: str) -> Response:
-    return Response(body, mimetype=mimetype, headers={
-        "Content-Disposition": f'attachment; filename="{filename}"',
-        "Cache-Control": "no-store"})
-
-
-def _table_or_404(tables: dict, name: str):
-    if name not in tables:
-        abort(404, f"This report has no table called {name[:40]}.")
-    return tables[name]
-
-
 @bp.route("/cohorts/<int:cohort_id>/report")
 @role_required(*STAFF)
 def report(cohort_id):
@@ -213,9 +201,9 @@ def report_export(cohort_id, fmt):
     if fmt == "json":
         body = exports.to_json(result.tables, cohort=cohort.name, held_on=cohort.held_on,
                                minimum_group_size=result.k, sentences=result.sentences)
-        return _download(body, f"{stem}.json", "application/json")
+        return exports.download(body, f"{stem}.json", "application/json")
     name = request.args.get("table", "change")
-    return _download(exports.to_csv(_table_or_404(result.tables, name)),
+    return exports.download(exports.to_csv(exports.table_or_404(result.tables, name)),
                      f"{stem}-{name}.csv", "text/csv")
 
 
@@ -268,11 +256,11 @@ def compare_export(fmt):
     _, chosen, _ = _comparison_from_request()
     comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
     if fmt == "json":
-        return _download(exports.to_json(comparison.tables,
+        return exports.download(exports.to_json(comparison.tables,
                                          minimum_group_size=comparison.k),
                          "cohort-comparison.json", "application/json")
     name = request.args.get("table", "changes")
-    return _download(exports.to_csv(_table_or_404(comparison.tables, name)),
+    return exports.download(exports.to_csv(exports.table_or_404(comparison.tables, name)),
                      f"cohort-comparison-{name}.csv", "text/csv")
 
 
@@ -288,20 +276,16 @@ def responses_export(cohort_id, fmt):
     data = reports.response_data(cohort)
     stem = f"cohort-{cohort.id}-responses"
     if fmt == "csv":
-        return _download(exports.to_csv(data.rows), f"{stem}.csv", "text/csv")
+        return exports.download(exports.to_csv(data.rows), f"{stem}.csv", "text/csv")
     if fmt == "xlsx":
         notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
         body = exports.to_xlsx({"responses": data.rows, "codebook": data.codebook,
                                 "notes": notes})
-        return Response(body, headers={"Content-Disposition":
-                                       f'attachment; filename="{stem}.xlsx"',
-                                       "Cache-Control": "no-store"},
-                        mimetype="application/vnd.openxmlformats-officedocument."
-                                 "spreadsheetml.sheet")
+        return exports.download(body, f"{stem}.xlsx", "application/vnd.openxmlformats-"
+                                "officedocument.spreadsheetml.sheet")
     body = exports.to_sav(data.rows, column_labels=data.rows.attrs["column_labels"],
                           value_labels=data.value_labels)
-    return Response(body, mimetype="application/x-spss-sav", headers={
-        "Content-Disposition": f'attachment; filename="{stem}.sav"', "Cache-Control": "no-store"})
+    return exports.download(body, f"{stem}.sav", "application/x-spss-sav")
 
 
 @bp.route("/cohorts/<int:cohort_id>/codebook.csv")
@@ -310,5 +294,5 @@ def codebook(cohort_id):
     """What each column of the response-level files means."""
     cohort = get_cohort(cohort_id)
     data = reports.response_data(cohort)
-    return _download(exports.to_csv(data.codebook), f"cohort-{cohort.id}-codebook.csv",
+    return exports.download(exports.to_csv(data.codebook), f"cohort-{cohort.id}-codebook.csv",
                      "text/csv")

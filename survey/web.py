@@ -59,6 +59,7 @@ def load_user(user_id: str) -> StaffUser | None:
 
 def init_app(app: Flask) -> None:
     app.after_request(security_headers)
+    app.context_processor(lambda: {"now": dt.datetime.now(dt.timezone.utc)})
     app.add_template_filter(joincode.display, "join_code")
     app.add_template_filter(local_time, "local_time")
     for name, function in (("number", number), ("percent", percent), ("p_value", p_value)):

@@ -1,0 +1,129 @@
+"""Leadership's dashboard and the officers' results page, assembled from pulses with every
+figure under the minimum group size withheld (complementary cells too) before it leaves here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis.scoring import scale_scores
+from analysis.suppression import suppress
+from analysis.trends import control_limits, pulse_summary, trend_slope
+
+from .bank import tracker_steps
+from .models import Agency, StepStatus, TrackerItem
+from .queries import program_figures, pulse_frames
+
+NOT_GIVEN = "Not given"
+
+
+@dataclass
+class Dashboard:
+    k: int
+    constructs: pd.DataFrame      # construct: name, what a high score means
+    trend: pd.DataFrame           # pulse x construct: mean, CI, n, limits, flags (suppressed)
+    glance: pd.DataFrame          # construct: latest mean, change, slope, flag
+    pulses: pd.DataFrame          # pulse: date, responses, headcount, participation
+    units: pd.DataFrame           # unit x construct for the latest pulse (suppressed)
+    shifts: pd.DataFrame          # shift x construct for the latest pulse (suppressed)
+    milestones: pd.DataFrame      # date, label: completed culture-change steps
+    figures: pd.DataFrame         # month, measure, value
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        return {"trend": self.trend, "at_a_glance": self.glance, "pulses": self.pulses,
+                "units": self.units, "shifts": self.shifts, "milestones": self.milestones,
+                "program_figures": self.figures}
+
+
+def milestones(items: dict[str, TrackerItem]) -> pd.DataFrame:
+    """Completed steps with their dates, to draw as markers on the trends."""
+    labels = {s.code: s.label for s in tracker_steps()}
+    rows = [{"date": pd.Timestamp(t.done_on), "label": labels.get(code, code), "code": code}
+            for code, t in items.items() if t.status is StepStatus.DONE and t.done_on]
+    return pd.DataFrame(rows, columns=["date", "label", "code"]).sort_values("date")
+
+
+def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int) -> pd.DataFrame:
+    """Mean per group and construct in one pulse; groups that add up to the shown agency figure,
+    so a hidden group also hides the next-smallest (no recovery by subtraction)."""
+    part = scores.assign(**{by: scores[by].fillna(NOT_GIVEN)}).dropna(subset=["score"])
+    table = (part.groupby([by, "construct"])["score"].agg(n="count", mean="mean")
+             .reset_index())
+    table["construct_name"] = table["construct"].map(names)
+    return suppress(table, k=k, groups=["construct"])
+
+
+def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
+    k = agency.min_group_size
+    answers, meta, waves = pulse_frames(agency.id)
+    names = meta.drop_duplicates("construct").set_index("construct")
+    constructs = pd.DataFrame({"construct": names.index, "name": names["construct_name"]})
+    marks = milestones(items)
+    figures = program_figures(agency.id)
+    empty = pd.DataFrame()
+    if answers.empty:
+        pulses = waves.assign(responses=0, participation=np.nan)
+        return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures)
+
+    scores = scale_scores(answers, meta)
+    scores = scores.merge(answers.drop_duplicates("response_id")[["response_id", "unit",
+                                                                  "shift"]], on="response_id")
+    summary = pulse_summary(scores, waves[["wave", "date", "headcount"]])
+    summary = suppress(summary, k=k, values=["mean", "sd", "se", "ci_low", "ci_high"])
+    shown = summary.loc[~summary["withheld"]]
+    trend = control_limits(shown) if len(shown) else shown.assign(
+        centre=np.nan, ucl=np.nan, lcl=np.nan, beyond=False, run=False)
+    trend = pd.concat([trend, summary.loc[summary["withheld"]]], ignore_index=True)
+    trend["construct_name"] = trend["construct"].map(names["construct_name"])
+    trend = trend.sort_values(["construct", "date"], ignore_index=True)
+
+    slopes = trend_slope(shown) if len(shown) else pd.DataFrame(columns=["construct"])
+    glance = []
+    for construct, part in trend.loc[~trend["withheld"]].groupby("construct", sort=True):
+        last, previous = part.iloc[-1], (part.iloc[-2] if len(part) > 1 else None)
+        slope = slopes.set_index("construct").reindex([construct]).iloc[0] \
+            if len(slopes) else pd.Series(dtype=float)
+        glance.append({
+            "construct": construct, "construct_name": names.loc[construct, "construct_name"],
+            "date": last["date"], "mean": last["mean"], "n": last["n"],
+            "change": last["mean"] - previous["mean"] if previous is not None else np.nan,
+            "slope_per_year": slope.get("slope_per_year", np.nan),
+            "slope_ci_low": slope.get("ci_low", np.nan),
+            "slope_ci_high": slope.get("ci_high", np.nan),
+            "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False))})
+    glance = pd.DataFrame(glance)
+
+    responses = answers.groupby("wave")["response_id"].nunique()
+    pulses = waves.assign(responses=waves["wave"].map(responses).fillna(0).astype(int))
+    pulses["participation"] = pulses["responses"] / pulses["headcount"].where(
+        pulses["headcount"] > 0)
+
+    latest = pulses.loc[pulses["responses"] > 0, "wave"].iloc[-1]
+    latest_scores = scores.loc[scores["wave"] == latest]
+    units = _breakdown(latest_scores, "unit", names["construct_name"], k)
+    shifts = _breakdown(latest_scores, "shift", names["construct_name"], k)
+    return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures)
+
+
+@dataclass
+class Results:
+    """What officers see: the agency's latest pulse and what was done about it."""
+
+    k: int
+    date: pd.Timestamp | None
+    latest: pd.DataFrame          # construct: mean and change since the pulse before
+    actions: pd.DataFrame         # "you said, we did": date, step, what officers are told
+
+
+def officer_results(agency: Agency, items: dict[str, TrackerItem]) -> Results:
+    board = dashboard(agency, items)
+    labels = {s.code: s.label for s in tracker_steps()}
+    actions = pd.DataFrame(
+        [{"date": t.done_on, "step": labels.get(code, code), "note": t.shared_note}
+         for code, t in items.items() if t.shared_note and t.status is not StepStatus.NOT_STARTED],
+        columns=["date", "step", "note"]).sort_values("date", ascending=False, na_position="last")
+    if board.glance.empty:
+        return Results(board.k, None, board.glance, actions)
+    return Results(board.k, board.glance["date"].max(), board.glance, actions)

@@ -1,0 +1,156 @@
+"""Leadership: the agency's cultural temperature, its pulses, the culture-change tracker and the
+program's monthly figures."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from . import charts as page_charts
+from . import dashboard as boards
+from . import exports, services
+from .auth import role_required
+from .bank import tracker_frameworks, tracker_steps
+from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
+from .models import Role
+
+bp = Blueprint("leadership", __name__, url_prefix="/leadership")
+
+LEADERS = (Role.ADMIN, Role.LEADER)
+
+
+def _board():
+    items = services.tracker_items(current_user.agency)
+    return boards.dashboard(current_user.agency, items)
+
+
+@bp.route("/")
+@role_required(*LEADERS)
+def index():
+    """The cultural temperature at a glance, over time, and by unit and shift."""
+    board = _board()
+    return render_template("leadership/index.html", board=board,
+                           figures=page_charts.dashboard_charts(board),
+                           tables=list(board.tables))
+
+
+@bp.route("/dashboard.<any(csv, json):fmt>")
+@role_required(*LEADERS)
+def export(fmt):
+    """The dashboard's tables, as the page shows them."""
+    board = _board()
+    if fmt == "json":
+        return exports.download(exports.to_json(board.tables, agency=current_user.agency.name,
+                                         minimum_group_size=board.k),
+                         "culture-dashboard.json", "application/json")
+    name = request.args.get("table", "trend")
+    return exports.download(exports.to_csv(exports.table_or_404(board.tables, name)),
+                     f"culture-dashboard-{name}.csv", "text/csv")
+
+
+@bp.route("/pulses", methods=["GET", "POST"])
+@role_required(*LEADERS)
+def pulses():
+    """The agency's pulses, and a form to schedule the next one."""
+    form = PulseForm()
+    if form.validate_on_submit():
+        wave = services.start_pulse(current_user.agency, current_user,
+                                    opens_on=form.opens_on.data, days_open=form.days_open.data,
+                                    headcount=form.headcount.data)
+        flash(f"Pulse scheduled. Its code is {wave.join_code}.")
+        return redirect(url_for(".pulses"))
+    board = _board()
+    return render_template("leadership/pulses.html", form=form, pulses=board.pulses, k=board.k)
+
+
+@bp.route("/tracker")
+@role_required(*LEADERS)
+def tracker():
+    """The culture-change steps: status, date, owner, notes."""
+    items = services.tracker_items(current_user.agency)
+    steps = tracker_steps()
+    return render_template("leadership/tracker.html", steps=steps, items=items,
+                           frameworks=tracker_frameworks())
+
+
+@bp.route("/tracker/<code>", methods=["GET", "POST"])
+@role_required(*LEADERS)
+def tracker_item(code):
+    """Update one step; the change is audited."""
+    items = services.tracker_items(current_user.agency)
+    if code not in items:
+        abort(404, "There is no such step in the tracker.")
+    item = items[code]
+    step = next(s for s in tracker_steps() if s.code == code)
+    form = TrackerForm(obj=item, status=item.status.value)
+    if form.validate_on_submit():
+        services.update_tracker_item(item, current_user, status=form.status.data,
+                                     done_on=form.done_on.data, owner=form.owner.data or "",
+                                     notes=form.notes.data or "",
+                                     shared_note=form.shared_note.data or "")
+        flash(f"“{step.label}” updated.")
+        return redirect(url_for(".tracker") + f"#step-{code}")
+    return render_template("leadership/tracker_item.html", form=form, step=step, item=item)
+
+
+@bp.route("/figures", methods=["GET", "POST"])
+@role_required(*LEADERS)
+def figures():
+    """Monthly program counts, typed in or uploaded."""
+    form = FiguresForm()
+    upload = FiguresUploadForm()
+    if form.validate_on_submit():
+        rows = [(form.month.data, m, form[m].data) for m in services.PROGRAM_MEASURES
+                if form[m].data is not None]
+        services.save_program_figures(current_user.agency, current_user, rows)
+        flash(f"Figures for {form.month.data:%B %Y} saved.")
+        return redirect(url_for(".figures"))
+    table = _board().figures
+    return render_template("leadership/figures.html", form=form, upload=upload, table=table,
+                           measures=services.PROGRAM_MEASURES)
+
+
+@bp.route("/figures/upload", methods=["POST"])
+@role_required(*LEADERS)
+def upload_figures():
+    """A CSV of monthly counts; a bad row refuses the whole file, naming the row."""
+    upload = FiguresUploadForm()
+    if not upload.validate_on_submit():
+        flash("Choose a CSV file to upload.")
+        return redirect(url_for(".figures"))
+    try:
+        rows = parse_figures_csv(upload.file.data.read().decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError) as error:
+        flash(f"Nothing was saved: {error}")
+        return redirect(url_for(".figures"))
+    services.save_program_figures(current_user.agency, current_user, rows)
+    flash(f"{len(rows)} figures saved.")
+    return redirect(url_for(".figures"))
+
+
+def parse_figures_csv(text: str) -> list[tuple[dt.date, str, int]]:
+    """Rows of month (YYYY-MM) and one column per measure into (month, measure, value)."""
+    reader = csv.DictReader(io.StringIO(text))
+    if not reader.fieldnames or "month" not in reader.fieldnames:
+        raise ValueError("the file needs a 'month' column")
+    unknown = [f for f in reader.fieldnames if f != "month"
+               and f not in services.PROGRAM_MEASURES]
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(unknown)}")
+    rows = []
+    for number, record in enumerate(reader, start=2):
+        try:
+            month = dt.datetime.strptime(record["month"].strip(), "%Y-%m").date()
+        except ValueError:
+            raise ValueError(f"row {number}: month must look like 2026-03") from None
+        for measure in services.PROGRAM_MEASURES:
+            cell = (record.get(measure) or "").strip()
+            if not cell:
+                continue
+            if not cell.isdigit():
+                raise ValueError(f"row {number}: {measure} must be a whole number, not {cell!r}")
+            rows.append((month, measure, int(cell)))
+    return rows
