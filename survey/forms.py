@@ -9,7 +9,7 @@ from flask_wtf.file import FileField, FileRequired
 from werkzeug.datastructures import MultiDict
 from wtforms import (BooleanField, DateField, EmailField, IntegerField, PasswordField, RadioField,
                      SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
-                     ValidationError, widgets)
+                     widgets)
 from wtforms import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
@@ -178,9 +178,13 @@ class TrackerForm(FlaskForm):
                                 description="Shown on the officers' results page under "
                                             "“You said, we did”. Leave empty to keep it internal.")
 
-    def validate_done_on(self, field):
-        if self.status.data == "done" and not field.data:
-            raise ValidationError("Give the date it was done.")
+    def validate(self, extra_validators=None):
+        # Not an inline validator: Optional() on the date stops the chain when it is empty.
+        valid = super().validate(extra_validators)
+        if self.status.data == "done" and not self.done_on.data:
+            self.done_on.errors = [*self.done_on.errors, "Give the date it was done."]
+            return False
+        return valid
 
 
 class FiguresForm(FlaskForm):

@@ -185,3 +185,56 @@ def test_officer_path_on_a_phone_with_a_mistake(browser, live):
     shot(page, "officer-thanks")
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in requested), requested
     ctx.close()
+
+
+@pytest.fixture
+def demo_live(tmp_path):
+    """The app with the full demo data set, on a real server."""
+    with fresh_database(f"sqlite:///{tmp_path / 'demo.db'}") as app:
+        with app.app_context():
+            from survey import demo
+            demo.load()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+
+
+def test_the_leaders_dashboard_and_tracker(browser, demo_live):
+    from survey import demo
+    ctx = context(browser, viewport={"width": 1280, "height": 900})
+    page = ctx.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{demo_live}/auth/login")
+    page.fill("#email", "leader@demo.example.org")
+    page.fill("#password", demo.PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Cultural temperature").wait_for()
+    page.locator("#chart-trends.chart-live svg").wait_for(timeout=20000)
+    trends = page.locator("#chart-trends")
+    assert trends.locator("path").count() > 50  # eight panels of lines, bands and limits
+    assert trends.get_by_text("Deflection counts").count() >= 1
+    heat = page.locator("#chart-units")
+    heat.locator("svg").wait_for()
+    assert heat.get_by_text("withheld", exact=True).count() >= 8
+    before = page.locator("ol.milestones li").count()
+    shot(page, "leader-dashboard")
+
+    page.get_by_role("link", name="Tracker").click()
+    page.get_by_role("link", name="Update Kotter 6: Create quick wins").click()
+    page.select_option("#status", "done")
+    page.fill("#done_on", "2026-10-05")
+    page.fill("#shared_note", "First ten deflections celebrated at roll call.")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("“Kotter 6: Create quick wins” updated.").wait_for()
+
+    page.get_by_role("link", name="Culture").click()
+    page.locator("#chart-trends.chart-live svg").wait_for(timeout=20000)
+    assert page.locator("ol.milestones li").count() == before + 1
+    assert page.get_by_text("Kotter 6: Create quick wins (5 Oct 2026)").count() == 1
+    shot(page, "leader-after-update")
+    assert not errors, errors
+    ctx.close()

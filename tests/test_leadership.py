@@ -1,0 +1,263 @@
+"""Leadership through the HTTP routes: pulses, the dashboard, the tracker, figures, and the
+officers' results page; nothing under the minimum group size anywhere, subtraction included."""
+import csv
+import datetime as dt
+import io
+import json
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+from survey import services
+from survey.bank import current_bank
+from survey.extensions import db
+from survey.models import Agency, AuditEntry, ProgramFigure, Role, TrackerItem, Unit, Wave
+from tests.conftest import Officer, csrf_token, make_agency, make_staff
+
+
+@pytest.fixture
+def agency_setup(app):
+    with app.app_context():
+        agency = make_agency(headcount=40)
+        db.session.add_all([Unit(agency=agency, name=n) for n in ("Alpha", "Bravo", "Charlie")])
+        db.session.commit()
+        leader = make_staff(agency, Role.LEADER)
+        trainer = make_staff(agency, Role.TRAINER)
+        units = {u.name: str(u.id) for u in agency.units}
+        return {"agency_id": agency.id, "leader": leader.email, "trainer": trainer.email,
+                "units": units, "token": agency.results_token}
+
+
+@pytest.fixture
+def leader(client, auth, agency_setup):
+    auth.login(agency_setup["leader"])
+    return client
+
+
+def schedule_pulse(app, agency_id, days_ago):
+    with app.app_context():
+        agency = db.session.get(Agency, agency_id)
+        wave = services.start_pulse(agency, None, opens_on=dt.date.today()
+                                    - dt.timedelta(days=days_ago), days_open=days_ago + 5)
+        return wave.join_code
+
+
+def pulse_answers(level: int) -> dict:
+    """Every pulse construct keyed to `level` (reverse-keyed items flipped)."""
+    return {f"q_{i.code}": str(6 - level if i.reverse_keyed else level)
+            for i in current_bank().instrument_items("pulse")}
+
+
+def answer_pulse(app, code, level, unit="", shift=""):
+    officer = Officer(app.test_client(), code)
+    officer.start()
+    page = officer.questions()
+    assert page.status_code == 200, page.text  # no linkage step on a pulse
+    reply = officer.submit({**pulse_answers(level), "about_unit": unit, "about_shift": shift})
+    assert reply.status_code == 302, reply.text
+    return reply
+
+
+def test_pulse_path_has_no_linkage_step_and_keeps_unit_and_shift(app, agency_setup):
+    code = schedule_pulse(app, agency_setup["agency_id"], 1)
+    client = app.test_client()
+    assert client.get(f"/s/{code}/code").location.endswith("/questions")
+    page = Officer(client, code).questions().text
+    assert "under three minutes" in page and page.count("<fieldset") == 12
+    assert 'name="about_unit"' in page and "Prefer not to say" in page
+    answer_pulse(app, code, 4, unit=agency_setup["units"]["Bravo"], shift="Nights")
+    with app.app_context():
+        from survey.models import Response
+        response = db.session.scalars(sa.select(Response)).one()
+        assert response.linkage is None and response.shift == "Nights"
+        assert response.unit_id == int(agency_setup["units"]["Bravo"])
+
+
+@pytest.mark.parametrize("field, value", [("about_unit", "99999"), ("about_shift", "Swing"),
+                                          ("about_unit", "Alpha")])
+def test_forged_unit_or_shift_is_refused(app, agency_setup, field, value):
+    code = schedule_pulse(app, agency_setup["agency_id"], 1)
+    officer = Officer(app.test_client(), code)
+    officer.questions()
+    reply = officer.submit({**pulse_answers(3), field: value})
+    assert reply.status_code == 400 and "Nothing was saved" in reply.text
+    with app.app_context():
+        from survey.models import Response
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Response)) == 0
+
+
+def test_no_cell_under_k_including_by_subtraction(app, leader, agency_setup):
+    code = schedule_pulse(app, agency_setup["agency_id"], 2)
+    units = agency_setup["units"]
+    for n in range(10):
+        answer_pulse(app, code, 4, unit=units["Alpha"], shift="Days")
+    for n in range(7):
+        answer_pulse(app, code, 2, unit=units["Bravo"], shift="Days")
+    for n in range(2):
+        answer_pulse(app, code, 5, unit=units["Charlie"], shift="Nights")
+    doc = json.loads(leader.get("/leadership/dashboard.json").data)
+    cells = {(r["unit"], r["construct"]): r for r in doc["tables"]["units"]}
+    for construct in ("executive_support", "cynicism"):
+        assert cells[("Charlie", construct)]["withheld"] is True
+        assert cells[("Charlie", construct)]["mean"] is None
+        # Bravo is hidden too: agency total minus Alpha would reveal Charlie otherwise
+        assert cells[("Bravo", construct)]["withheld"] is True
+        assert "subtraction" in cells[("Bravo", construct)]["withheld_reason"]
+        assert cells[("Alpha", construct)]["mean"] == pytest.approx(4.0)
+    # the agency figure is shown; subtracting every shown unit leaves 9 officers, never 2
+    trend = [r for r in doc["tables"]["trend"] if r["construct"] == "executive_support"]
+    assert trend[-1]["n"] == 19
+    shown_n = sum(r["n"] for r in doc["tables"]["units"]
+                  if r["construct"] == "executive_support" and not r["withheld"])
+    assert 19 - shown_n >= 5
+    shifts = {(r["shift"], r["construct"]): r for r in doc["tables"]["shifts"]}
+    assert shifts[("Nights", "cynicism")]["withheld"] is True
+    assert shifts[("Days", "cynicism")]["withheld"] is True  # else total - Days = Nights
+
+    page = leader.get("/leadership/").text
+    assert page.count(">withheld<") >= 8  # marked in the heat maps
+    assert "5.00" not in page  # Charlie's mean appears nowhere
+    rows = list(csv.DictReader(io.StringIO(leader.get(
+        "/leadership/dashboard.csv?table=units").text)))
+    assert all(r["mean"] == "" for r in rows if r["unit"] in ("Charlie", "Bravo"))
+
+
+def test_a_pulse_under_k_is_withheld_from_the_trend(app, leader, agency_setup):
+    small = schedule_pulse(app, agency_setup["agency_id"], 60)
+    for _ in range(3):
+        answer_pulse(app, small, 5)
+    big = schedule_pulse(app, agency_setup["agency_id"], 2)
+    for _ in range(6):
+        answer_pulse(app, big, 3)
+    doc = json.loads(leader.get("/leadership/dashboard.json").data)
+    rows = [r for r in doc["tables"]["trend"] if r["construct"] == "intention"]
+    assert [r["withheld"] for r in rows] == [True, False]
+    assert rows[0]["mean"] is None and rows[0]["ci_low"] is None
+    assert all(r["mean"] is None for r in doc["tables"]["trend"] if r["withheld"])
+
+
+def test_control_limits_follow_the_textbook_formula(app, leader, agency_setup):
+    levels = [[3, 3, 4, 3, 3], [4, 4, 4, 3, 4], [2, 3, 3, 3, 2], [4, 5, 4, 4, 4]]
+    for age, pulse in zip((120, 90, 60, 30), levels):
+        code = schedule_pulse(app, agency_setup["agency_id"], age)
+        for level in pulse:
+            answer_pulse(app, code, level)
+    doc = json.loads(leader.get("/leadership/dashboard.json").data)
+    rows = [r for r in doc["tables"]["trend"] if r["construct"] == "executive_support"]
+    means = np.array([np.mean(p) for p in levels])
+    centre = means.mean()
+    mr_bar = np.abs(np.diff(means)).mean()
+    assert [r["mean"] for r in rows] == pytest.approx(list(means))
+    for r in rows:
+        assert r["centre"] == pytest.approx(centre)
+        assert r["ucl"] == pytest.approx(centre + 2.66 * mr_bar)
+        assert r["lcl"] == pytest.approx(centre - 2.66 * mr_bar)
+    pulses = doc["tables"]["pulses"]
+    assert [p["participation"] for p in pulses] == pytest.approx([5 / 40] * 4)
+
+
+def test_a_checklist_change_is_stored_audited_and_drawn(app, leader, agency_setup):
+    page = leader.get("/leadership/tracker")
+    assert "Referrals count as a performance metric" in page.text and "Kotter 8" in page.text
+    form = leader.get("/leadership/tracker/le_referral_metric")
+    missing_date = leader.post("/leadership/tracker/le_referral_metric", data={
+        "csrf_token": csrf_token(form.text), "status": "done", "owner": "Chief"})
+    assert "Give the date it was done." in missing_date.text
+    reply = leader.post("/leadership/tracker/le_referral_metric", data={
+        "csrf_token": csrf_token(form.text), "status": "done", "done_on": "2026-03-02",
+        "owner": "Chief Martins", "notes": "Evaluations updated",
+        "shared_note": "You said referrals did not count: now they do."})
+    assert reply.status_code == 302
+    with app.app_context():
+        item = db.session.scalars(sa.select(TrackerItem).where(
+            TrackerItem.code == "le_referral_metric")).one()
+        assert item.status.value == "done" and item.done_on == dt.date(2026, 3, 2)
+        entry = db.session.scalars(sa.select(AuditEntry).where(
+            AuditEntry.action == "tracker.update")).one()
+        assert entry.staff_user.email == agency_setup["leader"]
+        assert entry.detail["changes"]["status"] == ["not_started", "done"]
+        assert entry.target == "le_referral_metric"
+    doc = json.loads(leader.get("/leadership/dashboard.json").data)
+    assert [m["label"] for m in doc["tables"]["milestones"]] == [
+        "Referrals count as a performance metric"]
+    results = app.test_client().get(f"/results/{agency_setup['token']}").text
+    assert "You said referrals did not count: now they do." in results
+
+
+def test_program_figures_typed_and_uploaded(app, leader, agency_setup):
+    page = leader.get("/leadership/figures")
+    leader.post("/leadership/figures", data={"csrf_token": csrf_token(page.text),
+                                             "month": "2026-01", "referrals": "12",
+                                             "deflections": "9"})
+    bad = "month,referrals\n2026-02,7\n2026-03,lots\n"
+    reply = leader.post("/leadership/figures/upload", data={
+        "csrf_token": csrf_token(page.text),
+        "file": (io.BytesIO(bad.encode()), "figures.csv")}, follow_redirects=True)
+    assert "row 3: referrals must be a whole number" in reply.text
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(ProgramFigure)) == 2
+    good = "month,referrals,contacts\n2026-02,7,30\n2026-03,,31\n"
+    leader.post("/leadership/figures/upload", data={
+        "csrf_token": csrf_token(page.text), "file": (io.BytesIO(good.encode()), "f.csv")})
+    with app.app_context():
+        rows = db.session.execute(sa.select(ProgramFigure.month, ProgramFigure.measure,
+                                            ProgramFigure.value)).all()
+        assert (dt.date(2026, 2, 1), "contacts", 30) in rows and len(rows) == 5
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry).where(
+            AuditEntry.action == "program_figures.save")) == 2
+
+
+def test_leader_schedules_a_pulse(app, leader, agency_setup):
+    page = leader.get("/leadership/pulses")
+    reply = leader.post("/leadership/pulses", data={
+        "csrf_token": csrf_token(page.text), "opens_on": "2026-12-01", "days_open": "10",
+        "headcount": "55"})
+    assert reply.status_code == 302
+    with app.app_context():
+        wave = db.session.scalars(sa.select(Wave)).one()
+        assert wave.kind.value == "pulse" and wave.headcount == 55
+        assert (wave.closes_at - wave.opens_at).days == 10
+        assert db.session.scalars(sa.select(AuditEntry.action)).all() == ["pulse.start"]
+
+
+def test_officers_results_page(app, agency_setup):
+    code = schedule_pulse(app, agency_setup["agency_id"], 3)
+    for _ in range(5):
+        answer_pulse(app, code, 4)
+    thanks = app.test_client()
+    reply = answer_pulse(app, code, 4)
+    assert app.test_client().get(reply.location).status_code == 200
+    page = app.test_client().get(f"/results/{agency_setup['token']}")
+    assert page.status_code == 200 and "4.00" in page.text and "Cynicism" in page.text
+    assert page.headers["Cache-Control"] == "no-store"
+    assert app.test_client().get("/results/not-a-token").status_code == 404
+    del thanks
+
+
+def test_results_page_shows_nothing_for_a_small_agency(app, agency_setup):
+    code = schedule_pulse(app, agency_setup["agency_id"], 3)
+    for _ in range(3):
+        answer_pulse(app, code, 5)
+    page = app.test_client().get(f"/results/{agency_setup['token']}").text
+    assert "There are no results to share yet." in page and "5.00" not in page
+
+
+def test_trainers_cannot_reach_leadership_pages(client, auth, agency_setup):
+    auth.login(agency_setup["trainer"])
+    for path in ("/leadership/", "/leadership/pulses", "/leadership/tracker",
+                 "/leadership/figures", "/leadership/dashboard.json"):
+        assert client.get(path).status_code == 403
+
+
+def test_each_agency_sees_only_its_own_tracker(app, client, auth, agency_setup):
+    with app.app_context():
+        other = make_agency("Other Sheriff")
+        email = make_staff(other, Role.LEADER).email
+        services.update_tracker_item(services.tracker_items(other)["le_policy"], None,
+                                     status="done", done_on=dt.date(2026, 1, 1), owner="X",
+                                     notes="their secret note", shared_note="")
+    auth.login(agency_setup["leader"])
+    assert "their secret note" not in client.get("/leadership/tracker/le_policy").text
+    doc = json.loads(client.get("/leadership/dashboard.json").data)
+    assert doc["tables"]["milestones"] == []
