@@ -2,7 +2,7 @@
 import sqlalchemy as sa
 
 from survey.extensions import db
-from survey.models import Agency, Answer, Cohort, Response, Role, StaffUser, WaveKind
+from survey.models import Agency, Answer, Cohort, Response, Role, StaffUser, Wave, WaveKind
 from survey import demo
 
 
@@ -46,11 +46,15 @@ def test_demo_fills_an_empty_database_with_something_real(app, runner):
             pre_scores = _mean_stigma(pre.id)
             post_scores = _mean_stigma(post.id)
             assert post_scores < pre_scores  # a plausible shift after training
-        linked = db.session.scalar(sa.select(sa.func.count()).select_from(Response)
-                                   .where(Response.linkage.is_not(None)))
-        total = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
+        training = sa.select(Response.id).join(Wave).where(Wave.cohort_id.is_not(None))
+        linked = db.session.scalar(sa.select(sa.func.count()).select_from(Response).where(
+            Response.id.in_(training), Response.linkage.is_not(None)))
+        total = db.session.scalar(sa.select(sa.func.count()).select_from(training.subquery()))
         assert 0.6 < linked / total < 0.95  # realistic partial linkage
-        assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer)) == total * 25
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Answer).where(
+            Answer.response_id.in_(training))) == total * 25
+        pulses = db.session.scalars(sa.select(Wave).where(Wave.kind == WaveKind.PULSE)).all()
+        assert len(pulses) >= 12  # three years of quarterly pulses, and one open now
 
 
 def _mean_stigma(wave_id):
