@@ -141,13 +141,16 @@ def forest_plot(changes: pd.DataFrame, *, label: str = "cohort_label",
 
 
 def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
-                title: str | None = None, panel: str = "construct_label") -> alt.Chart:
+                title: str | None = None, panel: str = "construct_label",
+                points: pd.DataFrame | None = None) -> alt.Chart:
     """Pulse means over time with intervals, control limits and dated milestones.
 
     `series` has ``date``, ``mean``, ``ci_low``, ``ci_high``, ``centre``, ``ucl``, ``lcl``,
     ``beyond`` and ``n`` (from :func:`analysis.trends.control_limits`), and, for several
     constructs, a `panel` column: one panel each, y scales independent. `milestones` has
     ``date`` and ``label`` (culture-change steps completed), drawn as dated rules in every panel.
+    `points` (``date``, ``mean``, ``label`` and the `panel` column) are other measurements of the
+    same scale, such as training cohorts after training, drawn as triangles.
     """
     data = _shown(series).dropna(subset=["mean"]).assign(kind="pulse")
     panels = panel in data.columns
@@ -158,6 +161,8 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
         if panels:
             marks = marks.merge(pd.DataFrame({panel: data[panel].unique()}), how="cross")
         data = pd.concat([data, marks], ignore_index=True)
+    if points is not None and len(points):
+        data = pd.concat([data, _shown(points).assign(kind="cohort")], ignore_index=True)
     data["beyond"] = data.get("beyond", False)
     data["beyond"] = data["beyond"].fillna(False).astype(bool)
     pulse = alt.datum.kind == "pulse"
@@ -174,6 +179,10 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
               (("ucl", [6, 4]), ("lcl", [6, 4]), ("centre", [1, 0]))]
     flagged = base.mark_point(shape="diamond", size=160, color="#b2182b", filled=True).encode(
         y="mean:Q").transform_filter(pulse & alt.datum.beyond)
+    cohort = base.mark_point(shape="triangle-up", size=90, color="#b35806", filled=True).encode(
+        y="mean:Q", tooltip=[alt.Tooltip("label:N", title="Training cohort, after training"),
+                             alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("n:Q")]
+    ).transform_filter(alt.datum.kind == "cohort")
     milestone = alt.datum.kind == "milestone"
     rule = base.mark_rule(color="#542788").transform_filter(milestone)
     text = base.mark_text(align="center", dy=-4, color="#542788", font=FONT,
@@ -181,7 +190,7 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
         y=alt.value(-6), text="number:N",
         tooltip=[alt.Tooltip("label:N", title="Step"), alt.Tooltip("date:T", title="Done")],
     ).transform_filter(milestone)
-    chart = alt.layer(band, *limits, line, flagged, rule, text, data=data)\
+    chart = alt.layer(band, *limits, line, flagged, cohort, rule, text, data=data)\
         .properties(width=520, height=200)
     if panels:
         chart = chart.facet(row=alt.Row(f"{panel}:N", title=None, header=alt.Header(

@@ -88,9 +88,13 @@ def dashboard_charts(board) -> dict[str, Figure]:
     out = {}
     trend = board.trend
     if len(trend) and (~trend["withheld"]).any():
+        names = trend.drop_duplicates("construct").set_index("construct")["construct_name"]
+        points = board.cohorts.assign(construct_label=board.cohorts["construct"].map(names),
+                                      label=board.cohorts["cohort_label"])
         out["trends"] = figure(
             "chart-trends", charts.trend_chart(
-                trend.rename(columns={"construct_name": "construct_label"}), board.milestones),
+                trend.rename(columns={"construct_name": "construct_label"}), board.milestones,
+                points=points),
             "Each scale's mean in each pulse with its 95% confidence band, control limits, and "
             "completed culture-change steps as dated lines; the table below gives the numbers.")
     for key, table, row in (("units", board.units, "unit"), ("shifts", board.shifts, "shift")):

@@ -11,9 +11,9 @@ from analysis.scoring import scale_scores
 from analysis.suppression import suppress
 from analysis.trends import control_limits, pulse_summary, trend_slope
 
-from .bank import tracker_steps
+from .bank import current_bank, tracker_steps
 from .models import Agency, StepStatus, TrackerItem
-from .queries import program_figures, pulse_frames
+from .queries import cohorts_frames, program_figures, pulse_frames
 
 NOT_GIVEN = "Not given"
 
@@ -29,12 +29,35 @@ class Dashboard:
     shifts: pd.DataFrame          # shift x construct for the latest pulse (suppressed)
     milestones: pd.DataFrame      # date, label: completed culture-change steps
     figures: pd.DataFrame         # month, measure, value
+    cohorts: pd.DataFrame         # cohort x construct: post-training mean, for shared scales
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"trend": self.trend, "at_a_glance": self.glance, "pulses": self.pulses,
                 "units": self.units, "shifts": self.shifts, "milestones": self.milestones,
-                "program_figures": self.figures}
+                "program_figures": self.figures, "training_cohorts": self.cohorts}
+
+
+def cohort_points(agency: Agency, constructs: list[str], k: int) -> pd.DataFrame:
+    """Each training cohort's after-training mean on the scales the pulse also measures."""
+    columns = ["cohort", "cohort_label", "date", "construct", "n", "mean", "withheld",
+               "withheld_reason"]
+    cohorts = [c for c in agency.cohorts if c.waves]
+    if not cohorts or not constructs:
+        return pd.DataFrame(columns=columns)
+    data = cohorts_frames(cohorts)
+    answers = data.answers.loc[data.answers["wave_kind"] == "post"]
+    items = data.items.loc[data.items["construct"].isin(constructs)]
+    answers = answers.loc[answers["item"].isin(items["item"])]
+    if answers.empty:
+        return pd.DataFrame(columns=columns)
+    scores = scale_scores(answers, items).dropna(subset=["score"])
+    table = scores.groupby(["cohort", "construct"])["score"].agg(n="count", mean="mean")
+    table = table.reset_index()
+    by_id = {c.id: c for c in cohorts}
+    table["cohort_label"] = table["cohort"].map(lambda i: by_id[i].name)
+    table["date"] = table["cohort"].map(lambda i: pd.Timestamp(by_id[i].held_on))
+    return suppress(table, k=k)[columns]
 
 
 def milestones(items: dict[str, TrackerItem]) -> pd.DataFrame:
@@ -62,10 +85,12 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
     constructs = pd.DataFrame({"construct": names.index, "name": names["construct_name"]})
     marks = milestones(items)
     figures = program_figures(agency.id)
+    trained = cohort_points(agency, list(current_bank().instruments["pulse"].constructs), k)
     empty = pd.DataFrame()
     if answers.empty:
         pulses = waves.assign(responses=0, participation=np.nan)
-        return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures)
+        return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
+                         trained)
 
     scores = scale_scores(answers, meta)
     scores = scores.merge(answers.drop_duplicates("response_id")[["response_id", "unit",
@@ -104,7 +129,8 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
     latest_scores = scores.loc[scores["wave"] == latest]
     units = _breakdown(latest_scores, "unit", names["construct_name"], k)
     shifts = _breakdown(latest_scores, "shift", names["construct_name"], k)
-    return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures)
+    return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures,
+                     trained)
 
 
 @dataclass

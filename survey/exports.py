@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from flask import Response, abort
+from flask import Response, abort, request
 
 #: A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -105,3 +105,12 @@ def table_or_404(tables: dict, name: str) -> pd.DataFrame:
     if name not in tables:
         abort(404, f"There is no table called {name[:40]}.")
     return tables[name]
+
+
+def tables_download(fmt: str, tables: dict[str, pd.DataFrame], stem: str, default: str,
+                    **meta) -> Response:
+    """All tables as one JSON document, or the table named in ``?table=`` as CSV."""
+    if fmt == "json":
+        return download(to_json(tables, **meta), f"{stem}.json", "application/json")
+    name = request.args.get("table", default)
+    return download(to_csv(table_or_404(tables, name)), f"{stem}-{name}.csv", "text/csv")

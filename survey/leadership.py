@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from . import charts as page_charts
@@ -42,27 +42,25 @@ def index():
 def export(fmt):
     """The dashboard's tables, as the page shows them."""
     board = _board()
-    if fmt == "json":
-        return exports.download(exports.to_json(board.tables, agency=current_user.agency.name,
-                                         minimum_group_size=board.k),
-                         "culture-dashboard.json", "application/json")
-    name = request.args.get("table", "trend")
-    return exports.download(exports.to_csv(exports.table_or_404(board.tables, name)),
-                     f"culture-dashboard-{name}.csv", "text/csv")
+    return exports.tables_download(fmt, board.tables, "culture-dashboard", "trend",
+                                   agency=current_user.agency.name, minimum_group_size=board.k)
 
 
 @bp.route("/pulses", methods=["GET", "POST"])
 @role_required(*LEADERS)
 def pulses():
-    """The agency's pulses, and a form to schedule the next one."""
-    form = PulseForm()
+    """The agency's pulses, and a form to schedule the next one, due on the agency's cadence."""
+    board = _board()
+    last = board.pulses["date"].max() if len(board.pulses) else None
+    due = services.next_pulse_date(current_user.agency, last.date() if last is not None else None,
+                                   services.local_date(current_user.agency))
+    form = PulseForm(opens_on=due)
     if form.validate_on_submit():
         wave = services.start_pulse(current_user.agency, current_user,
                                     opens_on=form.opens_on.data, days_open=form.days_open.data,
                                     headcount=form.headcount.data)
         flash(f"Pulse scheduled. Its code is {wave.join_code}.")
         return redirect(url_for(".pulses"))
-    board = _board()
     return render_template("leadership/pulses.html", form=form, pulses=board.pulses, k=board.k)
 
 

@@ -15,6 +15,7 @@ from .bank import Bank, BankError, current_bank, tracker_steps
 from .extensions import db
 from .models import (Agency, Answer, AuditEntry, Cohort, CohortTopic, Construct, Instrument,
                      InstrumentItem, Item, ProgramFigure, Response, Role, StaffUser, StepStatus,
+                     Cadence,
                      TrackerItem, Unit, Wave, WaveKind, utcnow)
 
 
@@ -238,6 +239,16 @@ def audit(agency_id: int, user: StaffUser | None, action: str, target: str, **de
 # --- Pulses ---------------------------------------------------------------------------------------
 
 PULSE_OPEN_DAYS = 14
+CADENCE_MONTHS = {Cadence.MONTHLY: 1, Cadence.QUARTERLY: 3}
+
+
+def next_pulse_date(agency: Agency, last: dt.date | None, today: dt.date) -> dt.date:
+    """When the next pulse is due on the agency's cadence (today if none is due later)."""
+    if last is None:
+        return today
+    months = last.year * 12 + last.month - 1 + CADENCE_MONTHS[agency.pulse_cadence]
+    due = dt.date(months // 12, months % 12 + 1, min(last.day, 28))
+    return max(due, today)
 
 
 def start_pulse(agency: Agency, user: StaffUser | None, *, opens_on: dt.date,

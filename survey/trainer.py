@@ -197,14 +197,9 @@ def report_export(cohort_id, fmt):
     """The report's tables, as the page shows them."""
     cohort = get_cohort(cohort_id)
     result = reports.cohort_report(cohort)
-    stem = f"cohort-{cohort.id}-report"
-    if fmt == "json":
-        body = exports.to_json(result.tables, cohort=cohort.name, held_on=cohort.held_on,
-                               minimum_group_size=result.k, sentences=result.sentences)
-        return exports.download(body, f"{stem}.json", "application/json")
-    name = request.args.get("table", "change")
-    return exports.download(exports.to_csv(exports.table_or_404(result.tables, name)),
-                     f"{stem}-{name}.csv", "text/csv")
+    return exports.tables_download(fmt, result.tables, f"cohort-{cohort.id}-report", "change",
+                                   cohort=cohort.name, held_on=cohort.held_on,
+                                   minimum_group_size=result.k, sentences=result.sentences)
 
 
 def _comparison_from_request():
@@ -255,13 +250,8 @@ def compare_export(fmt):
     """The comparison's tables, as the page shows them."""
     _, chosen, _ = _comparison_from_request()
     comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
-    if fmt == "json":
-        return exports.download(exports.to_json(comparison.tables,
-                                         minimum_group_size=comparison.k),
-                         "cohort-comparison.json", "application/json")
-    name = request.args.get("table", "changes")
-    return exports.download(exports.to_csv(exports.table_or_404(comparison.tables, name)),
-                     f"cohort-comparison-{name}.csv", "text/csv")
+    return exports.tables_download(fmt, comparison.tables, "cohort-comparison", "changes",
+                                   minimum_group_size=comparison.k)
 
 
 #: Roles that may download response-level data (leaders see aggregates only).

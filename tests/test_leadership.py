@@ -253,7 +253,6 @@ def test_trainers_cannot_reach_leadership_pages(client, auth, agency_setup):
 def test_each_agency_sees_only_its_own_tracker(app, client, auth, agency_setup):
     with app.app_context():
         other = make_agency("Other Sheriff")
-        email = make_staff(other, Role.LEADER).email
         services.update_tracker_item(services.tracker_items(other)["le_policy"], None,
                                      status="done", done_on=dt.date(2026, 1, 1), owner="X",
                                      notes="their secret note", shared_note="")
@@ -261,3 +260,44 @@ def test_each_agency_sees_only_its_own_tracker(app, client, auth, agency_setup):
     assert "their secret note" not in client.get("/leadership/tracker/le_policy").text
     doc = json.loads(client.get("/leadership/dashboard.json").data)
     assert doc["tables"]["milestones"] == []
+
+
+def test_training_cohorts_are_laid_beside_the_trend(app, leader, agency_setup):
+    from tests.conftest import make_cohort
+    from tests.test_reports import answers_for
+    with app.app_context():
+        agency = db.session.get(Agency, agency_setup["agency_id"])
+        codes = []
+        for name in ("Big class", "Small class"):
+            cohort = make_cohort(agency, name=name, open_pre=False)
+            services.open_wave(cohort.waves[1], hours=24)
+            codes.append(cohort.waves[1].join_code)
+    for code, officers in zip(codes, (5, 2)):
+        for _ in range(officers):
+            officer = Officer(app.test_client(), code)
+            officer.start()
+            officer.give_code(skip=True)
+            officer.fields()
+            assert officer.submit(answers_for(3, rest=4)).status_code == 302
+    doc = json.loads(leader.get("/leadership/dashboard.json").data)
+    rows = {r["cohort_label"]: r for r in doc["tables"]["training_cohorts"]}
+    assert set(r["construct"] for r in doc["tables"]["training_cohorts"]) == {"intention"}
+    assert rows["Big class"]["mean"] == pytest.approx(4.0) and rows["Big class"]["n"] == 5
+    assert rows["Small class"]["withheld"] is True and rows["Small class"]["mean"] is None
+
+
+def test_the_next_pulse_is_proposed_on_the_agencys_cadence(app, leader, agency_setup):
+    from survey.models import Cadence
+    today = dt.date.today()
+    schedule_pulse(app, agency_setup["agency_id"], 5)
+    page = leader.get("/leadership/pulses").text
+    opened = today - dt.timedelta(days=5)
+    months = opened.year * 12 + opened.month - 1 + 3
+    due = dt.date(months // 12, months % 12 + 1, min(opened.day, 28))
+    assert f'value="{due.isoformat()}"' in page
+    with app.app_context():
+        db.session.get(Agency, agency_setup["agency_id"]).pulse_cadence = Cadence.MONTHLY
+        db.session.commit()
+    months -= 2
+    due = dt.date(months // 12, months % 12 + 1, min(opened.day, 28))
+    assert f'value="{max(due, today).isoformat()}"' in leader.get("/leadership/pulses").text

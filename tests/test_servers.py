@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from tests.conftest import Officer
 
 ROOT = Path(__file__).resolve().parent.parent
 
