@@ -9,6 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required, login_user, logout_user
 
 from .extensions import db
+from .services import audit
 from .forms import ConfirmForm, LoginForm
 from .models import Role, StaffUser
 
@@ -53,8 +54,13 @@ def login():
             StaffUser.email == form.email.data.strip().lower()))
         if user is None or not user.check_password(form.password.data) or not user.active:
             form.password.errors.append("That e-mail and password do not match an active account.")
+            if user is not None:
+                audit(user.agency_id, user, "auth.login_failed", user.email)
+                db.session.commit()
         else:
             login_user(user)
+            audit(user.agency_id, user, "auth.login", user.email)
+            db.session.commit()
             return redirect(safe_next(request.args.get("next")) or url_for(HOME[user.role]))
     return render_template("auth/login.html", form=form)
 

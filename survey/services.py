@@ -141,7 +141,8 @@ def add_followups(cohort: Cohort, days: list[int]) -> None:
 
 def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: StaffUser | None,
                   unit: Unit | None = None, location: str = "",
-                  topics: list[str] = (), followups: list[int] = ()) -> Cohort:
+                  topics: list[str] = (), followups: list[int] = (),
+                  by: StaffUser | None = None) -> Cohort:
     """A training class with its pre and post waves (not yet open) and any follow-ups."""
     instrument = publish_instrument("training")
     cohort = Cohort(agency=agency, name=name.strip(), held_on=held_on, trainer=trainer,
@@ -151,14 +152,21 @@ def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: Staff
     for kind in (WaveKind.PRE, WaveKind.POST):
         new_wave(agency, kind, instrument, cohort=cohort)
     add_followups(cohort, list(followups))
+    db.session.flush()
+    audit(agency.id, by, "cohort.create", f"cohort {cohort.id}", name=cohort.name,
+          held_on=held_on.isoformat(), waves=[w.join_code for w in cohort.waves])
     db.session.commit()
     return cohort
 
 
 def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, trainer: StaffUser | None,
                   unit: Unit | None, location: str, topics: list[str],
-                  followups: list[int]) -> None:
+                  followups: list[int], by: StaffUser | None = None) -> None:
     """Change a cohort's details; follow-ups not yet open move with a new training date."""
+    audit(cohort.agency_id, by, "cohort.update", f"cohort {cohort.id}",
+          before={"name": cohort.name, "held_on": cohort.held_on.isoformat(),
+                  "topics": cohort.topic_codes},
+          after={"name": name.strip(), "held_on": held_on.isoformat(), "topics": list(topics)})
     cohort.name, cohort.unit, cohort.location = name.strip(), unit, location.strip()
     cohort.trainer = trainer
     cohort.topics = [CohortTopic(topic=t) for t in dict.fromkeys(topics)]
@@ -172,19 +180,22 @@ def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, trainer: Staff
     db.session.commit()
 
 
-def open_wave(wave: Wave, hours: int, now: dt.datetime | None = None) -> None:
+def open_wave(wave: Wave, hours: int, now: dt.datetime | None = None,
+              by: StaffUser | None = None) -> None:
     """Open now; close automatically after `hours` unless closed sooner."""
     now = now or utcnow()
     wave.opens_at = now
     wave.closes_at = now + dt.timedelta(hours=hours)
+    audit(wave.agency_id, by, "wave.open", f"wave {wave.id} ({wave.join_code})", hours=hours)
     db.session.commit()
 
 
-def close_wave(wave: Wave, now: dt.datetime | None = None) -> None:
+def close_wave(wave: Wave, now: dt.datetime | None = None, by: StaffUser | None = None) -> None:
     now = now or utcnow()
     if wave.opens_at is None or wave.opens_at >= now:
         wave.opens_at = now - dt.timedelta(seconds=1)
     wave.closes_at = now
+    audit(wave.agency_id, by, "wave.close", f"wave {wave.id} ({wave.join_code})")
     db.session.commit()
 
 

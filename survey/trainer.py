@@ -87,9 +87,10 @@ def new_cohort():
             current_user.agency, name=form.name.data, held_on=form.held_on.data,
             trainer=_picked(trainers, form.trainer_id.data),
             unit=_picked(units, form.unit_id.data), location=form.location.data or "",
-            topics=form.topics.data, followups=form.followups.data)
+            topics=form.topics.data, followups=form.followups.data, by=current_user)
         if form.open_pre.data:
-            services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"])
+            services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"],
+                               by=current_user)
         flash(f"Class “{cohort.name}” created.")
         return redirect(url_for(".cohort", cohort_id=cohort.id))
     return render_template("trainer/new_cohort.html", form=form)
@@ -109,7 +110,7 @@ def edit_cohort(cohort_id):
                                trainer=_picked(trainers, form.trainer_id.data),
                                unit=_picked(units, form.unit_id.data),
                                location=form.location.data or "", topics=form.topics.data,
-                               followups=form.followups.data)
+                               followups=form.followups.data, by=current_user)
         flash("Class updated.")
         return redirect(url_for(".cohort", cohort_id=cohort.id))
     return render_template("trainer/new_cohort.html", form=form, cohort=cohort)
@@ -133,7 +134,7 @@ def open_wave(wave_id):
     """Open a wave now."""
     wave = get_wave(wave_id)
     if ConfirmForm().validate_on_submit():
-        services.open_wave(wave, current_app.config["WAVE_OPEN_HOURS"])
+        services.open_wave(wave, current_app.config["WAVE_OPEN_HOURS"], by=current_user)
         flash(f"{wave.label} survey is open. Code: {wave.join_code}.")
     return redirect(url_for(".cohort", cohort_id=wave.cohort_id))
 
@@ -144,7 +145,7 @@ def close_wave(wave_id):
     """Close a wave now."""
     wave = get_wave(wave_id)
     if ConfirmForm().validate_on_submit():
-        services.close_wave(wave)
+        services.close_wave(wave, by=current_user)
         flash(f"{wave.label} survey is closed.")
     return redirect(url_for(".cohort", cohort_id=wave.cohort_id))
 
@@ -264,6 +265,9 @@ def responses_export(cohort_id, fmt):
     """Response-level data for evaluators: no linkage hashes, small waves left out."""
     cohort = get_cohort(cohort_id)
     data = reports.response_data(cohort)
+    services.audit(cohort.agency_id, current_user, "export.responses", f"cohort {cohort.id}",
+                   format=fmt, rows=len(data.rows))
+    db.session.commit()
     stem = f"cohort-{cohort.id}-responses"
     if fmt == "csv":
         return exports.download(exports.to_csv(data.rows), f"{stem}.csv", "text/csv")

@@ -249,3 +249,29 @@ def test_editing_the_date_moves_unopened_follow_ups(app, client, auth, setup):
         followup = next(w for w in cohort.waves if w.kind is WaveKind.FOLLOWUP)
         assert followup.followup_days == 90
         assert followup.opens_at.date().isoformat() == "2027-05-02"
+
+
+def test_staff_actions_are_audited(app, client, auth, setup):
+    from survey.models import AuditEntry
+    auth.login(setup["trainer_email"], "wrong password")
+    auth.login(setup["trainer_email"])
+    page = client.get("/trainer/cohorts/new")
+    client.post("/trainer/cohorts/new", data={
+        "csrf_token": csrf_token(page.text), "name": "Audited class", "held_on": "2026-12-01",
+        "unit_id": "0", "open_pre": "y"})
+    token = csrf_token(client.get(f"/trainer/cohorts/{setup['cohort_id']}").text)
+    client.post(f"/trainer/waves/{setup['pre_id']}/close", data={"csrf_token": token})
+    client.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.csv")
+    with app.app_context():
+        entries = db.session.scalars(sa.select(AuditEntry).order_by(AuditEntry.id)).all()
+        mine = [(e.action, e.staff_user.email if e.staff_user else None) for e in entries
+                if e.staff_user is not None]
+        assert mine == [("auth.login_failed", setup["trainer_email"]),
+                        ("auth.login", setup["trainer_email"]),
+                        ("cohort.create", setup["trainer_email"]),
+                        ("wave.open", setup["trainer_email"]),
+                        ("wave.close", setup["trainer_email"]),
+                        ("export.responses", setup["trainer_email"])]
+        assert all(e.at is not None for e in entries)
+        create = next(e for e in entries if e.action == "cohort.create" and e.staff_user)
+        assert create.detail["name"] == "Audited class"
