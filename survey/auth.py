@@ -5,10 +5,11 @@ import functools
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+                   url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .extensions import db
+from .extensions import db, limiter
 from .services import audit
 from .forms import ConfirmForm, LoginForm
 from .models import Role, StaffUser
@@ -44,6 +45,10 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code != 302,
+               error_message="Too many failed sign-ins from this network. Wait a minute, then "
+                             "try again.")
 def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:

@@ -7,6 +7,7 @@ ENVIRONMENT = {
     "LINKAGE_SECRET": "LINKAGE_SECRET",
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "PUBLIC_BASE_URL": "PUBLIC_BASE_URL",
+    "REDIS_URL": "RATELIMIT_STORAGE_URI",
 }
 
 
@@ -31,6 +32,14 @@ class Config:
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     REMEMBER_COOKIE_HTTPONLY = True
+
+    #: Rate limits. With several workers or hosts, set REDIS_URL so that they share counters.
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_SWALLOW_ERRORS = True  # Redis down: serve officers without limits, never fail
+    RATELIMIT_HEADERS_ENABLED = False
+    #: Failed sign-ins per client, and failed join codes (typed or in a link) per client.
+    LOGIN_LIMIT = "10 per minute;100 per day"
+    JOIN_LIMIT = "20 per minute;200 per day"
 
     #: Minutes after a wave closes during which a survey already started is still accepted.
     SUBMIT_GRACE_MINUTES = 30

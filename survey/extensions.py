@@ -1,6 +1,10 @@
 """Flask extensions, created unbound and initialised in the application factory."""
+import hashlib
+import hmac
 import sqlite3
 
+from flask import current_app, request
+from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -28,6 +32,20 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 csrf = CSRFProtect()
+
+
+def client_key() -> str:
+    """Who a rate limit counts: a keyed hash of the client's address.
+
+    Limits must tell clients apart, but neither Redis nor memory ever holds the address itself,
+    and nothing here is logged.
+    """
+    address = (request.remote_addr or "").encode()
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, b"rate-limit:" + address, hashlib.sha256).hexdigest()[:24]
+
+
+limiter = Limiter(key_func=client_key)
 
 
 @event.listens_for(Engine, "connect")

@@ -10,20 +10,26 @@ import datetime as dt
 import secrets
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from . import joincode, linkage, services
-from .extensions import db
+from .extensions import db, limiter
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
                     linkage_form, survey_form)
 from .models import Agency, Unit, Wave, WaveKind, WaveStatus, utcnow
 from .queries import SurveyItem, instrument_items
 
 bp = Blueprint("respond", __name__)
+
+#: Guessing join codes, typed or in a link, counts against one limit; right codes never do.
+join_limit = limiter.shared_limit(
+    lambda: current_app.config["JOIN_LIMIT"], scope="join-code",
+    deduct_when=lambda response: g.get("join_failed", False),
+    error_message="Too many wrong codes from this network. Wait a minute, then try again.")
 
 
 def get_wave(code: str) -> Wave | None:
@@ -37,6 +43,7 @@ def get_wave(code: str) -> Wave | None:
 def get_wave_or_404(code: str) -> Wave:
     wave = get_wave(code)
     if wave is None:
+        g.join_failed = True
         abort(404, f"No survey uses the code {code[:12]}. Check the code and try again.")
     return wave
 
@@ -88,6 +95,7 @@ def _linkage_key(wave: Wave) -> str:
 
 @bp.route("/", methods=["GET", "POST"])
 @bp.route("/join", methods=["GET", "POST"])
+@join_limit
 def join():
     """Type a join code."""
     form = JoinForm()
@@ -95,6 +103,7 @@ def join():
         wave = get_wave(form.code.data)
         if wave is not None:
             return redirect(url_for(".notice", code=wave.join_code))
+        g.join_failed = True
         form.code.errors.append(
             f"No survey uses the code “{form.code.data.strip()[:20]}”. Check the code on the "
             "screen or handout (letters and numbers only) and try again.")
@@ -108,6 +117,7 @@ def privacy():
 
 
 @bp.route("/s/<code>")
+@join_limit
 def notice(code):
     """The QR target: what we keep, before any question."""
     wave = get_wave_or_404(code)
