@@ -82,6 +82,15 @@ def charts_bundle():
     click.echo(f"Wrote {BUNDLE_PATH}")
 
 
+responses_group = AppGroup("responses", help="Respondent data maintenance.")
+
+
+@responses_group.command("scramble")
+def responses_scramble():
+    """Rewrite the respondent tables so row order reveals nothing (run nightly by a scheduler)."""
+    click.echo(services.scramble_response_order())
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, demo_command, bank_group, charts_bundle):
+    for command in (create_user, demo_command, bank_group, charts_bundle, responses_group):
         app.cli.add_command(command)

@@ -197,6 +197,7 @@ def close_wave(wave: Wave, now: dt.datetime | None = None, by: StaffUser | None 
     wave.closes_at = now
     audit(wave.agency_id, by, "wave.close", f"wave {wave.id} ({wave.join_code})")
     db.session.commit()
+    scramble_response_order()
 
 
 # --- Responses ------------------------------------------------------------------------------------
@@ -335,3 +336,26 @@ def save_program_figures(agency: Agency, user: StaffUser | None,
           months=sorted({m.replace(day=1).isoformat() for m, _, _ in rows}))
     db.session.commit()
     return len(rows)
+
+
+# --- Respondent row order -------------------------------------------------------------------------
+
+def scramble_response_order() -> str:
+    """Rewrite the respondent tables so their physical order says nothing about submission order.
+
+    SQLite stores them without a rowid, ordered by the random key: nothing to do. PostgreSQL
+    appends rows in arrival order and stamps each with its transaction id (xmin): rewriting
+    every row in one transaction gives them one xmin, and CLUSTER on the random primary key
+    puts them in random-key order. Runs when a wave is closed, and from `flask responses
+    scramble` (a scheduler runs it nightly).
+    """
+    engine = db.session.get_bind()
+    if engine.dialect.name != "postgresql":
+        return "nothing to do: this database stores respondent rows in random-key order"
+    db.session.commit()
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE response SET wave_id = wave_id"))
+        conn.execute(sa.text("UPDATE answer SET value = value"))
+        conn.execute(sa.text("CLUSTER response USING pk_response"))
+        conn.execute(sa.text("CLUSTER answer USING pk_answer"))
+    return "respondent tables rewritten in random-key order"

@@ -138,3 +138,39 @@ def test_sqlite_respondent_tables_have_no_insertion_order(submitted):
             assert "WITHOUT ROWID" in sql.upper()
             with pytest.raises(sa.exc.OperationalError):
                 conn.execute(sa.text(f"SELECT rowid FROM {table}"))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_postgresql_row_order_and_transaction_ids_reveal_nothing_after_closing(app, setup):
+    """Officers leave the room in order; after the wave closes, neither the heap order nor the
+    transaction ids of the rows follow that order."""
+    from survey import services
+    from survey.models import Wave
+    for n in range(12):
+        Officer(app.test_client(), setup["pre"]).answer_all(str(1 + n % 5))
+
+    def physical(table, key):
+        with db.engine.connect() as conn:
+            rows = conn.execute(sa.text(
+                f"SELECT {key}, xmin::text FROM {table} ORDER BY ctid")).all()
+        return [r[0] for r in rows], {r[1] for r in rows}
+
+    with app.app_context():
+        order, xmins = physical("response", "id")
+        assert len(xmins) == 12  # before: one transaction per officer, in leaving order
+        services.close_wave(db.session.get(Wave, setup["pre_id"]))
+        order, xmins = physical("response", "id")
+        assert order == sorted(order) and len(xmins) == 1
+        answers, answer_xmins = physical("answer", "response_id")
+        assert answers == sorted(answers) and len(answer_xmins) == 1
+        assert len(answers) == 12 * 25
+
+
+def test_scramble_command_reports_what_it_did(app, runner):
+    result = runner.invoke(args=["responses", "scramble"])
+    assert result.exit_code == 0
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    expected = "random-key order"
+    assert expected in result.output
+    assert ("nothing to do" in result.output) == (dialect == "sqlite")
