@@ -1,0 +1,204 @@
+"""Load and faults against the real app under gunicorn on 127.0.0.1, on SQLite and PostgreSQL.
+
+A class of 50 officers presses Send at the same moment: every response is stored once, no 5xx.
+The server is killed in the middle of such a burst and restarted: every officer who saw the
+thank-you page has a response in the database, and when the others press Send again, nobody is
+stored twice.
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask.sessions import SecureCookieSessionInterface
+from flask_migrate import upgrade
+
+from survey import services
+from survey.bank import current_bank
+from survey.extensions import db
+from survey.models import Response
+from tests.conftest import fresh_database, make_agency, make_cohort
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "load-test-secret"
+OFFICERS = 50
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def migrated(database_url):
+    """An app on a database built by the migrations, with one open wave."""
+    with fresh_database(database_url, create_tables=False) as app:
+        app.config["SECRET_KEY"] = SECRET
+        with app.app_context():
+            upgrade()
+            code = make_cohort(make_agency()).waves[0].join_code
+            db.session.remove()
+        yield app, database_url, code
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database_url: str, port: int, workers: int = 4):
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+           "LINKAGE_SECRET": "test-linkage-secret", "SESSION_COOKIE_SECURE": "0",
+           "WEB_CONCURRENCY": str(workers)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{port}", "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(200):
+            try:
+                Browser(port).request("GET", "/auth/login")
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process, sig=signal.SIGTERM):
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
+
+
+class Browser:
+    """Just enough of a browser: one connection per request, the session cookie kept."""
+
+    def __init__(self, port):
+        self.port, self.cookie, self.token = port, "", ""
+
+    def request(self, method, path, form=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            from urllib.parse import urlencode
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            reply = conn.getresponse()
+            text = reply.read().decode()
+            cookie = reply.getheader("Set-Cookie")
+            if cookie:
+                self.cookie = cookie.split(";", 1)[0]
+            found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text)
+            if found:
+                self.token = found.group(1)
+            return reply.status, reply.getheader("Location") or "", text
+        finally:
+            conn.close()
+
+    def ready(self, code):
+        """Open the survey and skip the code step, as an officer does before pressing Send."""
+        self.request("GET", f"/s/{code}/code")
+        self.request("POST", f"/s/{code}/code", {"csrf_token": self.token, "skip": "1"})
+        self.request("GET", f"/s/{code}/questions")
+        return self
+
+    def send(self, code, answers):
+        return self.request("POST", f"/s/{code}/questions", {"csrf_token": self.token,
+                                                             **answers})
+
+
+def answers(n):
+    return {f"q_{item.code}": str(1 + (n + i) % 5)
+            for i, item in enumerate(current_bank().instrument_items("training"))}
+
+
+def burst(officers, code):
+    """Everyone presses Send at the same moment; returns (status, location) per officer."""
+    start = threading.Barrier(len(officers))
+    results = [None] * len(officers)
+
+    def press(i):
+        start.wait()
+        try:
+            status, location, _ = officers[i].send(code, answers(i))
+            results[i] = (status, location)
+        except (OSError, http.client.HTTPException) as error:  # the server died mid-answer
+            results[i] = (None, repr(error))
+    threads = [threading.Thread(target=press, args=(i,)) for i in range(len(officers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def expected_id(app, officer):
+    """The response key the server derives from this officer's session nonce."""
+    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    state = serializer.loads(officer.cookie.split("=", 1)[1])
+    nonce = next(v for k, v in state.items() if k.startswith("nonce"))
+    return services.response_id(SECRET, nonce)
+
+
+def stored_ids(app):
+    with app.app_context():
+        ids = db.session.scalars(sa.select(Response.id)).all()
+        db.session.remove()
+        return ids
+
+
+def test_fifty_officers_pressing_send_at_once(migrated):
+    app, url, code = migrated
+    port = free_port()
+    with gunicorn(url, port):
+        officers = [Browser(port).ready(code) for _ in range(OFFICERS)]
+        keys = [expected_id(app, o) for o in officers]
+        results = burst(officers, code)
+    assert all(status == 302 and location.endswith("/thanks") for status, location in results), \
+        results
+    ids = stored_ids(app)
+    assert len(ids) == OFFICERS and sorted(ids) == sorted(keys)
+
+
+def test_server_killed_mid_burst_loses_no_confirmed_answer_and_stores_none_twice(migrated):
+    app, url, code = migrated
+    port = free_port()
+    with gunicorn(url, port) as server:
+        officers = [Browser(port).ready(code) for _ in range(OFFICERS)]
+        keys = [expected_id(app, o) for o in officers]
+        killer = threading.Timer(0.15, stop, args=(server, signal.SIGKILL))
+        killer.start()
+        results = burst(officers, code)
+        killer.join()
+    confirmed = [k for k, (status, loc) in zip(keys, results)
+                 if status == 302 and loc.endswith("/thanks")]
+    stored = stored_ids(app)
+    assert set(confirmed) <= set(stored)  # every thank-you page is backed by a stored response
+    assert len(stored) == len(set(stored))
+    with gunicorn(url, port):  # restarted; those who saw an error press Send again
+        again = [(o, k) for o, k, (status, loc) in zip(officers, keys, results)
+                 if not (status == 302 and loc.endswith("/thanks"))]
+        for officer, _ in again:
+            status, location, _ = officer.send(code, answers(0))
+            assert status == 302 and location.endswith("/thanks")
+    stored = stored_ids(app)
+    assert sorted(stored) == sorted(keys)  # everyone in, exactly once
