@@ -1,0 +1,94 @@
+"""Real servers for tests: gunicorn on a free port of 127.0.0.1, and a minimal browser."""
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "load-test-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(database_url: str, port: int, workers: int = 4, **environment):
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+           "LINKAGE_SECRET": "test-linkage-secret", "SESSION_COOKIE_SECURE": "0",
+           "WEB_CONCURRENCY": str(workers), **environment}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{port}", "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        for _ in range(200):
+            try:
+                Browser(port).request("GET", "/auth/login")
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process, sig=signal.SIGTERM):
+    if process.poll() is None:
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        process.wait(timeout=30)
+
+
+class Browser:
+    """Just enough of a browser: one connection per request, the session cookie kept."""
+
+    def __init__(self, port):
+        self.port, self.cookie, self.token = port, "", ""
+
+    def request(self, method, path, form=None):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        headers = {"Cookie": self.cookie} if self.cookie else {}
+        body = None
+        if form is not None:
+            body = urlencode(form)
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            conn.request(method, path, body=body, headers=headers)
+            reply = conn.getresponse()
+            text = reply.read().decode()
+            cookie = reply.getheader("Set-Cookie")
+            if cookie:
+                self.cookie = cookie.split(";", 1)[0]
+            found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text)
+            if found:
+                self.token = found.group(1)
+            return reply.status, reply.getheader("Location") or "", text
+        finally:
+            conn.close()
+
+    def ready(self, code):
+        """Open the survey and skip the code step, as an officer does before pressing Send."""
+        self.request("GET", f"/s/{code}/code")
+        self.request("POST", f"/s/{code}/code", {"csrf_token": self.token, "skip": "1"})
+        self.request("GET", f"/s/{code}/questions")
+        return self
+
+    def send(self, code, answers):
+        return self.request("POST", f"/s/{code}/questions", {"csrf_token": self.token,
+                                                             **answers})
