@@ -24,14 +24,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, port: int, workers: int = 4, **environment):
+def gunicorn(database_url: str, port: int, workers: int = 4, log=None, **environment):
+    """Gunicorn serving the app as deployed (gunicorn.conf.py); `log` receives its output."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
            "LINKAGE_SECRET": "test-linkage-secret", "SESSION_COOKIE_SECURE": "0",
            "WEB_CONCURRENCY": str(workers), **environment}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
          f"127.0.0.1:{port}", "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
+        start_new_session=True)
     try:
         for _ in range(200):
             try:

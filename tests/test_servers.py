@@ -2,19 +2,17 @@
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
+from tests.servers import ROOT, SECRET, free_port, gunicorn
 
-ROOT = Path(__file__).resolve().parent.parent
+
 
 
 def _get(url):
@@ -46,17 +44,11 @@ def test_development_server_logs_no_respondent_line_and_no_address(app, setup, c
         assert "/s/" not in line and "/static/" not in line and '"GET / ' not in line
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_gunicorn_serves_a_migrated_database_and_keeps_respondents_out_of_its_log(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'app.db'}",
-           "SECRET_KEY": "gunicorn-test", "LINKAGE_SECRET": "gunicorn-linkage",
-           "FLASK_APP": "wsgi", "WEB_CONCURRENCY": "2"}
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET,
+           "LINKAGE_SECRET": "test-linkage-secret", "FLASK_APP": "wsgi"}
     env.pop("FLASK_DEBUG", None)
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,
@@ -64,28 +56,13 @@ def test_gunicorn_serves_a_migrated_database_and_keeps_respondents_out_of_its_lo
     demo = subprocess.run([*flask, "demo"], cwd=ROOT, env=env, check=True,
                           capture_output=True, text=True)
     code = re.search(r"/s/([A-Z0-9]{6})", demo.stdout).group(1)
-    port = _free_port()
-    log = open(tmp_path / "gunicorn.log", "w")
-    server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
-                               "--bind", f"127.0.0.1:{port}", "wsgi:app"],
-                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                if _get(f"{base}/auth/login") == 200:
-                    break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            pytest.fail("gunicorn did not answer")
+    with open(tmp_path / "gunicorn.log", "w") as log, gunicorn(url, port, workers=2, log=log):
+        assert _get(f"{base}/auth/login") == 200
         assert _get(f"{base}/") == 200
         assert _get(f"{base}/s/{code}") == 200
         assert _get(f"{base}/s/{code}/questions") in (200, 302)
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
     text = (tmp_path / "gunicorn.log").read_text()
     access = [line for line in text.splitlines() if '"GET ' in line or '"POST ' in line]
     assert any("/auth/login" in line for line in access), text
