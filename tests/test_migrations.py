@@ -61,8 +61,8 @@ def test_respondent_tables_keep_no_rowid_after_every_migration(empty_app):
         _physical_order_is_random(empty_app)
 
 
-def test_upgrade_keeps_existing_data(empty_app):
-    """A database holding agencies and responses upgrades with every row intact."""
+def test_upgrade_and_downgrade_keep_existing_data(empty_app):
+    """A database holding agencies and responses upgrades, and downgrades, with its rows intact."""
     import datetime as dt
     import uuid
     with empty_app.app_context():
@@ -96,3 +96,9 @@ def test_upgrade_keeps_existing_data(empty_app):
         response = db.session.scalars(sa.select(Response)).one()
         assert response.id == key and response.unit_id is None
         db.session.remove()
+        downgrade(revision="e2ac824284f1")  # and back down, still holding the same rows
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT name, min_group_size FROM agency ORDER BY id")
+                                ).all() == [("Old PD", 5), ("Older PD", 7)]
+            assert conn.execute(sa.text("SELECT count(*) FROM response")).scalar_one() == 1
+            assert "shift" not in {c["name"] for c in sa.inspect(conn).get_columns("response")}
