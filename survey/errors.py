@@ -14,6 +14,7 @@ TITLES = {
     413: "That was too much data",
     429: "Too many attempts",
     500: "Something went wrong on our side",
+    503: "The survey is briefly unavailable",
 }
 
 

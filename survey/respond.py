@@ -8,15 +8,18 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import ServiceUnavailable
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 
 from . import joincode, linkage, services
+from .errors import render_error
 from .extensions import db, limiter
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
                     linkage_form, survey_form)
@@ -83,6 +86,37 @@ def about_choices(wave: Wave) -> tuple[list[tuple[str, int, str]], list[str]]:
     units = db.session.execute(sa.select(Unit.id, Unit.name)
                                .where(Unit.agency_id == wave.agency_id).order_by(Unit.name))
     return [(str(u.id), u.id, u.name) for u in units], list(wave.agency.shifts or [])
+
+
+@dataclass(frozen=True)
+class AgencyView:
+    name: str
+    min_group_size: int
+
+
+@dataclass(frozen=True)
+class WaveView:
+    """What the survey page shows about its wave. Each process keeps the last one per code, so
+    the page can be shown again with the officer's answers when the database cannot be reached."""
+
+    id: int
+    join_code: str
+    label: str
+    kind: WaveKind
+    instrument_id: int
+    agency: AgencyView
+    asks_linkage: bool
+    units: tuple[tuple[str, int, str], ...]
+    shifts: tuple[str, ...]
+
+
+def wave_view(wave: Wave) -> WaveView:
+    units, shifts = about_choices(wave)
+    view = WaveView(wave.id, wave.join_code, wave.label, wave.kind, wave.instrument_id,
+                    AgencyView(wave.agency.name, wave.agency.min_group_size),
+                    asks_linkage(wave), tuple(units), tuple(shifts))
+    current_app.extensions.setdefault("survey_waves", {})[wave.join_code] = view
+    return view
 
 
 def answered(wave: Wave) -> bool:
@@ -160,10 +194,11 @@ def questions(code):
         return redirect(url_for(".linkage_code", code=wave.join_code))
     session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
 
+    view = wave_view(wave)
     if request.method == "POST":
         answers = check_posted(items, request.form, extra=ABOUT_FIELDS)
-        units, shifts = about_choices(wave)
-        unit_id, shift = check_about(request.form, {key: i for key, i, _ in units}, shifts)
+        unit_id, shift = check_about(request.form, {key: i for key, i, _ in view.units},
+                                     list(view.shifts))
         form = survey_form(items)
         if form.validate_on_submit():
             try:
@@ -175,29 +210,31 @@ def questions(code):
                     today=services.local_date(wave.agency, now))
             except OperationalError:
                 db.session.rollback()
-                return render_survey(wave, items, form, problem=(
-                    "We could not save your answers just now. They are still here: "
-                    "wait a moment, then press Send again.")), 503
+                return render_survey(view, items, form, problem=UNREACHABLE), 503
             finish(wave)
             return redirect(url_for(".thanks", code=wave.join_code))
     else:
         form = survey_form(items)
-    return render_survey(wave, items, form)
+    return render_survey(view, items, form)
 
 
-def render_survey(wave, items, form, problem=None):
+UNREACHABLE = ("We could not save your answers just now. They are still here: wait a moment, "
+               "then press Send again.")
+
+
+def render_survey(view: WaveView, items, form, problem=None):
+    """The survey page; needs no database, so it can be shown when the database is down."""
     sections = []
     for item in items:
         if not sections or sections[-1][0] != item.heading:
             sections.append((item.heading, []))
         sections[-1][1].append(item)
     missing = [i for i in items if form[i.field].errors]
-    units, shifts = about_choices(wave)
-    return render_template("respond/questions.html", wave=wave, form=form, sections=sections,
+    return render_template("respond/questions.html", wave=view, form=form, sections=sections,
                            missing=missing, problem=problem, total=len(items),
-                           asks_linkage=asks_linkage(wave),
-                           units=[(key, name) for key, _, name in units],
-                           shifts=shifts, about=request.form)
+                           asks_linkage=view.asks_linkage,
+                           units=[(key, name) for key, _, name in view.units],
+                           shifts=view.shifts, about=request.form)
 
 
 def finish(wave: Wave) -> None:
@@ -237,7 +274,26 @@ def csrf_error(error):
         session.setdefault(f"nonce{wave.id}", secrets.token_urlsafe(24))
         form = survey_form(items)
         form.validate()
-        return render_survey(wave, items, form, problem=(
+        return render_survey(wave_view(wave), items, form, problem=(
             "This page was open a long time, so we need you to press Send once more. "
             "Your answers are still here.")), 400
     abort(400, "This form had expired. Go back, reload the page and try again.")
+
+
+@bp.errorhandler(OperationalError)
+def database_unreachable(error):
+    """The database cannot be reached: an officer who pressed Send keeps every answer."""
+    try:
+        db.session.rollback()
+    except OperationalError:
+        pass
+    code = joincode.normalize((request.view_args or {}).get("code", ""))
+    view = current_app.extensions.get("survey_waves", {}).get(code)
+    items = current_app.extensions.get("survey_items", {}).get(view.instrument_id) \
+        if view else None
+    if request.endpoint == "respond.questions" and request.method == "POST" and items:
+        return render_survey(view, items, survey_form(items), problem=UNREACHABLE), 503
+    current_app.logger.error("database unreachable on a respondent page")
+    return render_error(ServiceUnavailable(
+        "The survey cannot be reached for a moment. Nothing was saved: wait a minute, then "
+        "try again."))

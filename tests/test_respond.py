@@ -290,6 +290,41 @@ def test_expired_session_keeps_the_answers(app, officer):
     assert stored(app) == (1, 25)
 
 
+def test_database_unreachable_before_anything_keeps_the_answers(tmp_path):
+    """The database disappears between opening the survey and pressing Send (its file moved
+    away): the officer sees a 'try again' page with every answer still selected, nothing is
+    written, and pressing Send once it is back stores the response once."""
+    from tests.conftest import fresh_database, make_agency, make_cohort
+    path = tmp_path / "survey.db"
+    with fresh_database(f"sqlite:///{path}") as app:
+        with app.app_context():
+            code = make_cohort(make_agency()).waves[0].join_code
+        officer = Officer(app.test_client(), code)
+        officer.start()
+        officer.give_code(skip=True)
+        fields = officer.fields()
+        answers = {f: "4" for f in fields}
+        with app.app_context():
+            db.engine.dispose()
+        away = tmp_path / "away"
+        away.mkdir()
+        for part in tmp_path.glob("survey.db*"):
+            part.rename(away / part.name)
+        reply = officer.submit(answers)
+        assert reply.status_code == 503
+        assert "could not save your answers" in reply.text
+        assert reply.text.count("checked") == len(fields)
+        with app.app_context():
+            db.engine.dispose()
+        for part in tmp_path.glob("survey.db*"):
+            part.unlink()
+        for part in away.iterdir():
+            part.rename(tmp_path / part.name)
+        assert stored(app) == (0, 0)
+        assert officer.submit(answers).status_code == 302
+        assert stored(app) == (1, 25)
+
+
 def test_database_down_keeps_the_answers(app, officer, monkeypatch):
     """A failed write shows a 'try again' page with every answer still selected."""
     from sqlalchemy.exc import OperationalError
