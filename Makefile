@@ -44,3 +44,4 @@ clean:
 bench: install
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/burst.py
