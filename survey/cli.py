@@ -57,8 +57,9 @@ def demo_command(if_empty, base_url):
     for email, _, role in demo.USERS:
         click.echo(f"  {role.value:8} {email}")
     for wave in demo.demo_join_codes():
-        click.echo(f"Officer survey open now: {base_url}/s/{wave.join_code}  "
-                   f"(or type code {wave.join_code} on {base_url}/)")
+        what = f"{wave.label}, {wave.cohort.name}" if wave.cohort else wave.label
+        click.echo(f"Open now ({what}): {base_url}/s/{wave.join_code}  "
+                   f"(or type {wave.join_code} on {base_url}/)")
 
 
 bank_group = AppGroup("bank", help="The item bank.")

@@ -13,7 +13,7 @@ from analysis.trends import control_limits, pulse_summary, trend_slope
 
 from .bank import current_bank, tracker_steps
 from .models import Agency, StepStatus, TrackerItem
-from .queries import cohorts_frames, program_figures, pulse_frames
+from .queries import cohorts_frames, program_figures, pulse_frames, pulse_list
 
 NOT_GIVEN = "Not given"
 
@@ -88,7 +88,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
     trained = cohort_points(agency, list(current_bank().instruments["pulse"].constructs), k)
     empty = pd.DataFrame()
     if answers.empty:
-        pulses = waves.assign(responses=0, participation=np.nan)
+        pulses = pulse_list(agency.id)
         return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
                          trained)
 
@@ -120,10 +120,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
             "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False))})
     glance = pd.DataFrame(glance)
 
-    responses = answers.groupby("wave")["response_id"].nunique()
-    pulses = waves.assign(responses=waves["wave"].map(responses).fillna(0).astype(int))
-    pulses["participation"] = pulses["responses"] / pulses["headcount"].where(
-        pulses["headcount"] > 0)
+    pulses = pulse_list(agency.id)
 
     latest = pulses.loc[pulses["responses"] > 0, "wave"].iloc[-1]
     latest_scores = scores.loc[scores["wave"] == latest]

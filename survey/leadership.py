@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from . import charts as page_charts
 from . import dashboard as boards
-from . import exports, services
+from . import exports, queries, services
 from .auth import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
@@ -50,8 +50,8 @@ def export(fmt):
 @role_required(*LEADERS)
 def pulses():
     """The agency's pulses, and a form to schedule the next one, due on the agency's cadence."""
-    board = _board()
-    last = board.pulses["date"].max() if len(board.pulses) else None
+    pulses = queries.pulse_list(current_user.agency_id)
+    last = pulses["date"].max() if len(pulses) else None
     due = services.next_pulse_date(current_user.agency, last.date() if last is not None else None,
                                    services.local_date(current_user.agency))
     form = PulseForm(opens_on=due)
@@ -61,7 +61,8 @@ def pulses():
                                     headcount=form.headcount.data)
         flash(f"Pulse scheduled. Its code is {wave.join_code}.")
         return redirect(url_for(".pulses"))
-    return render_template("leadership/pulses.html", form=form, pulses=board.pulses, k=board.k)
+    return render_template("leadership/pulses.html", form=form, pulses=pulses,
+                           k=current_user.agency.min_group_size)
 
 
 @bp.route("/tracker")
@@ -106,7 +107,7 @@ def figures():
         services.save_program_figures(current_user.agency, current_user, rows)
         flash(f"Figures for {form.month.data:%B %Y} saved.")
         return redirect(url_for(".figures"))
-    table = _board().figures
+    table = queries.program_figures(current_user.agency_id)
     return render_template("leadership/figures.html", form=form, upload=upload, table=table,
                            measures=services.PROGRAM_MEASURES)
 

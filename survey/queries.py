@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -10,8 +11,6 @@ from analysis.matching import match_codes
 
 from .bank import current_bank
 from .extensions import db
-from zoneinfo import ZoneInfo
-
 from .models import (Agency, Answer, Cohort, Construct, InstrumentItem, Item, ProgramFigure,
                      Response, Unit, Wave, WaveKind, utcnow)
 
@@ -159,26 +158,41 @@ def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return data.answers, data.items
 
 
-def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """An agency's pulses for the dashboard, in a fixed number of queries.
-
-    Returns the long answers (with ``unit`` and ``shift`` per response), the item metadata,
-    and one row per pulse wave: ``wave``, ``date`` (opening date, agency time), ``headcount``,
-    ``join_code``, ``opens_at``, ``closes_at``.
-    """
+def pulse_waves(agency_id: int) -> pd.DataFrame:
+    """An agency's pulses, oldest first (one query): ``wave``, ``instrument_id``, ``date``
+    (opening date, agency time), ``headcount``, ``join_code``, ``opens_at``, ``closes_at``."""
     waves = db.session.execute(
         sa.select(Wave.id, Wave.instrument_id, Wave.opens_at, Wave.closes_at, Wave.headcount,
                   Wave.join_code, Agency.timezone, Agency.headcount.label("agency_headcount"))
         .join(Agency, Agency.id == Wave.agency_id)
         .where(Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE)
         .order_by(Wave.opens_at)).all()
-    wave_frame = pd.DataFrame([{
-        "wave": w.id, "date": pd.Timestamp((w.opens_at or utcnow()).astimezone(
-            ZoneInfo(w.timezone)).date()),
+    return pd.DataFrame([{
+        "wave": w.id, "instrument_id": w.instrument_id,
+        "date": pd.Timestamp((w.opens_at or utcnow()).astimezone(ZoneInfo(w.timezone)).date()),
         "headcount": w.headcount or w.agency_headcount, "join_code": w.join_code,
         "opens_at": w.opens_at, "closes_at": w.closes_at} for w in waves],
-        columns=["wave", "date", "headcount", "join_code", "opens_at", "closes_at"])
-    wave_ids = [w.id for w in waves]
+        columns=["wave", "instrument_id", "date", "headcount", "join_code", "opens_at",
+                 "closes_at"])
+
+
+def pulse_list(agency_id: int) -> pd.DataFrame:
+    """The agency's pulses with responses and participation (two queries, no answers read)."""
+    waves = pulse_waves(agency_id)
+    counts = response_counts(list(waves["wave"]))
+    waves["responses"] = waves["wave"].map(counts).fillna(0).astype(int)
+    waves["participation"] = waves["responses"] / waves["headcount"].where(waves["headcount"] > 0)
+    return waves
+
+
+def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """An agency's pulses for the dashboard, in a fixed number of queries.
+
+    Returns the long answers (with ``unit`` and ``shift`` per response), the item metadata,
+    and the pulses of :func:`pulse_waves`.
+    """
+    waves = pulse_waves(agency_id)
+    wave_ids = list(waves["wave"])
     statement = (sa.select(Response.id.label("response_id"), Response.wave_id.label("wave"),
                            Unit.name.label("unit"), Response.shift.label("shift"),
                            Item.code.label("item"), Answer.value.label("value"))
@@ -190,8 +204,8 @@ def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                            columns=["response_id", "wave", "unit", "shift", "item", "value"])
     answers["response_id"] = answers["response_id"].map(str)
     answers["wave_kind"] = "pulse"
-    items = item_metadata(sorted({w.instrument_id for w in waves}))
-    return answers, items, wave_frame
+    items = item_metadata(sorted(set(waves["instrument_id"])))
+    return answers, items, waves.drop(columns="instrument_id")
 
 
 def program_figures(agency_id: int) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from analysis.scoring import item_distribution, scale_scores
 from analysis.suppression import suppress
 from analysis.trends import pulse_summary
 
-from .models import Cohort, Wave, WaveKind
+from .models import Cohort, WaveKind
 from .queries import cohort_frames, compare_frames
 
 WAVE_ORDER = {WaveKind.PRE: 0, WaveKind.POST: 1, WaveKind.FOLLOWUP: 2}
@@ -236,10 +236,6 @@ def filter_cohorts(cohorts: list[Cohort], *, trainer_id=None, topic=None,
             if (not trainer_id or c.trainer_id == trainer_id)
             and (not topic or topic in c.topic_codes)
             and (not start or c.held_on >= start) and (not end or c.held_on <= end)]
-
-
-def waves_of(cohort: Cohort) -> list[Wave]:
-    return sorted(cohort.waves, key=lambda w: (WAVE_ORDER[w.kind], w.followup_days or 0))
 
 
 # --- Response-level data for evaluators ----------------------------------------------------------

@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import ServiceUnavailable
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
+from werkzeug.exceptions import ServiceUnavailable
 
-from . import joincode, linkage, services
+from . import dashboard, joincode, linkage, services
 from .errors import render_error
 from .extensions import db, limiter
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
@@ -247,7 +247,6 @@ def finish(wave: Wave) -> None:
 @bp.route("/results/<token>")
 def results(token):
     """The agency's results for its officers: the latest pulse and "you said, we did"."""
-    from . import dashboard
     agency = db.session.scalar(sa.select(Agency).where(Agency.results_token == token[:64]))
     if agency is None:
         abort(404, "There is no results page at this address.")

@@ -34,7 +34,8 @@ def test_demo_fills_an_empty_database_with_something_real(app, runner):
     assert result.exit_code == 0, result.output
     for email, _, _ in demo.USERS:
         assert email in result.output
-    assert "Officer survey open now:" in result.output
+    assert "Open now (Before training, Deflection basics, weekend shift):" in result.output
+    assert "Open now (Agency pulse):" in result.output
     with app.app_context():
         cohorts = db.session.scalars(sa.select(Cohort)).all()
         assert len(cohorts) >= 3

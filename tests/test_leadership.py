@@ -232,6 +232,7 @@ def test_officers_results_page(app, agency_setup):
     page = app.test_client().get(f"/results/{agency_setup['token']}")
     assert page.status_code == 200 and "4.00" in page.text and "Cynicism" in page.text
     assert page.headers["Cache-Control"] == "no-store"
+    assert '<div class="scroll"><table>' in page.text  # fits a phone: the table scrolls
     assert app.test_client().get("/results/not-a-token").status_code == 404
     del thanks
 
