@@ -20,9 +20,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 
 # Installs, builds the SQLite database through the migrations, loads demo data when the
-# database is empty, then serves the app with gunicorn on $(HOST):$(PORT).
+# database is empty, then serves the app with gunicorn on $(HOST):$(PORT), as development
+# (SQLite behind several workers and plain http, which production refuses).
 run: install instance/dev.env
-	set -a && . instance/dev.env && set +a && export SESSION_COOKIE_SECURE=0 && \
+	set -a && . instance/dev.env && set +a && export SURVEY_ENV=development SESSION_COOKIE_SECURE=0 && \
 	$(BIN)/flask db upgrade && \
 	$(BIN)/flask demo --if-empty --base-url http://$(HOST):$(PORT) && \
 	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app

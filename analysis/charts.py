@@ -10,13 +10,24 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["agreement_bars", "scale_dumbbell", "forest_plot", "trend_chart", "heat_map",
-           "program_chart",
-           "vega_lite_version", "AGREE_COLOURS"]
+           "program_chart", "reliable_change_bars", "trajectory_chart",
+           "vega_lite_version", "AGREE_COLOURS", "CHANGE_STYLES"]
 
 #: Disagree to agree, colour-blind safe (ColorBrewer RdBu, darkest ends kept for contrast).
 AGREE_COLOURS = ["#b2182b", "#ef8a62", "#bdbdbd", "#67a9cf", "#2166ac"]
 AGREE_LABELS = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
 FONT = "DejaVu Sans, system-ui, sans-serif"
+SERIES_COLOURS = ["#0b4f8a", "#b35806", "#542788", "#1b7837", "#767676"]
+SERIES_SHAPES = ["circle", "square", "triangle-up", "diamond", "cross"]
+#: Reliable-change outcomes, left to right: (label, colour). Neutral purple-orange (ColorBrewer
+#: PuOr) when the direction has no value; red-blue, as the agreement bars, once the caller says
+#: which direction is better.
+CHANGE_STYLES = {
+    "neutral": {"lower": ("Reliably lower", "#b35806"), "none": ("No reliable change", "#bdbdbd"),
+                "higher": ("Reliably higher", "#542788")},
+    "valued": {"worse": ("Reliably worse", "#b2182b"), "none": ("No reliable change", "#bdbdbd"),
+               "improved": ("Reliably improved", "#2166ac")},
+}
 
 
 def vega_lite_version() -> str:
@@ -237,4 +248,122 @@ def program_chart(figures: pd.DataFrame, *, labels: dict | None = None,
         tooltip=[alt.Tooltip("month:T", format="%B %Y"), alt.Tooltip("measure_label:N",
                  title="Measure"), alt.Tooltip("value:Q", title="Count")],
     ).properties(width=520, height=180)
+    return _base(chart, title)
+
+
+def _outcomes(construct, better: dict | None) -> list[tuple[str, str]]:
+    """(outcome key, column suffix) left to right for one construct."""
+    if better is None:
+        return [("lower", "lower"), ("none", "none"), ("higher", "higher")]
+    if better.get(construct) not in ("higher", "lower"):
+        raise ValueError(f"better must say 'higher' or 'lower' for {construct!r}")
+    worse = "lower" if better[construct] == "higher" else "higher"
+    return [("worse", worse), ("none", "none"), ("improved", better[construct])]
+
+
+def reliable_change_bars(table: pd.DataFrame, *, label: str = "construct_label",
+                         better: dict | None = None, labels: dict | None = None,
+                         title: str | None = None, description: str | None = None
+                         ) -> alt.Chart:
+    """One stacked bar per scale: the shares of officers reliably lower, unchanged, higher.
+
+    `table` has the columns of :func:`analysis.reliable_change.reliable_change` with
+    ``construct`` as a column, plus `label` (else the construct is shown). Without `better`
+    the outcomes stay neutral (reliably lower / higher on the scale); with `better`, a mapping
+    construct → ``"higher"`` or ``"lower"`` (for stigma, lower is better), they read worse /
+    improved. `labels` renames outcomes (keys ``"lower"``, ``"none"``, ``"higher"``, or
+    ``"worse"``, ``"none"``, ``"improved"``). Shares of 8% or more are printed on the bar, so
+    colour is not the only cue. Rows without shares (or withheld) are not drawn.
+    """
+    data = _shown(table).dropna(subset=["share_none"])
+    styles = CHANGE_STYLES["neutral" if better is None else "valued"]
+    names = {key: (labels or {}).get(key, text) for key, (text, _) in styles.items()}
+    rows = []
+    for _, row in data.iterrows():
+        x0 = 0.0
+        for key, column in _outcomes(row["construct"], better):
+            share = float(row[f"share_{column}"])
+            rows.append({label: row.get(label, row["construct"]), "outcome": names[key],
+                         "share": share, "count": int(row[f"n_{column}"]), "n": int(row["n"]),
+                         "x0": x0, "x1": x0 + share, "dark": key != "none"})
+            x0 += share
+    bars = pd.DataFrame(rows, columns=[label, "outcome", "share", "count", "n", "x0", "x1",
+                                       "dark"])
+    order = [names[key] for key in styles]
+    base = alt.Chart(bars).encode(y=alt.Y(f"{label}:N", title=None,
+                                          sort=list(dict.fromkeys(bars[label]))))
+    segments = base.mark_bar(height={"band": 0.7}).encode(
+        x=alt.X("x0:Q", title="Share of linked officers", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", values=[0, 0.25, 0.5, 0.75, 1])),
+        x2="x1:Q",
+        color=alt.Color("outcome:N", title=None, sort=order,
+                        scale=alt.Scale(domain=order, range=[c for _, c in styles.values()])),
+        tooltip=[alt.Tooltip(f"{label}:N", title="Scale"), alt.Tooltip("outcome:N"),
+                 alt.Tooltip("share:Q", title="Share", format=".0%"),
+                 alt.Tooltip("count:Q", title="Officers"),
+                 alt.Tooltip("n:Q", title="Linked officers")])
+    text = base.mark_text(font=FONT, fontWeight="bold").encode(
+        x="mid:Q", text=alt.Text("share:Q", format=".0%"),
+        color=alt.condition(alt.datum.dark, alt.value("#ffffff"), alt.value("#1b1f24")),
+    ).transform_calculate(mid="(datum.x0 + datum.x1) / 2").transform_filter(
+        alt.datum.share >= 0.08)
+    chart = alt.layer(segments, text).properties(
+        width=420, height=alt.Step(28),
+        description=description or ("Share of linked officers whose score changed by more "
+                                    "than measurement error, per scale."))
+    return _base(chart, title)
+
+
+def trajectory_chart(table: pd.DataFrame, *, label: str = "construct_label",
+                     time: str = "time_point", series: str | None = None,
+                     title: str | None = None, description: str | None = None) -> alt.Chart:
+    """Change from before training at each later time point, with intervals, one panel per scale.
+
+    `table` has `time`, ``mean_diff``, ``ci_low``, ``ci_high`` and `label`, as from
+    :func:`analysis.trajectory.trajectory` or :func:`analysis.trajectory.pooled_trajectory`
+    plus a label column; time points are drawn in the order of their categories (an ordered
+    categorical, as those functions give) or of first appearance. `series` (optional) names a
+    column to tell apart several lines, such as cohorts and the pooled model estimate; they are
+    coloured, shaped and set side by side. Zero, no change from before, is a dashed rule.
+    """
+    data = _shown(table).dropna(subset=["mean_diff"])
+    column = table[time]
+    order = ([str(c) for c in column.cat.categories if (column == c).any()]
+             if isinstance(column.dtype, pd.CategoricalDtype)
+             else list(dict.fromkeys(map(str, column))))
+    data[time] = data[time].astype(str)
+    panel = label if label in data.columns else "construct"
+    encode, shape, colour = {}, {}, {"color": "#0b4f8a"}
+    if series is not None:
+        kinds = list(dict.fromkeys(data[series].astype(str)))
+        data[series] = data[series].astype(str)
+        encode = {"color": alt.Color(f"{series}:N", title=None, sort=kinds, scale=alt.Scale(
+                      domain=kinds, range=SERIES_COLOURS[:len(kinds)])),
+                  "xOffset": alt.XOffset(f"{series}:N", sort=kinds)}
+        shape = {"shape": alt.Shape(f"{series}:N", title=None, sort=kinds, scale=alt.Scale(
+                     domain=kinds, range=SERIES_SHAPES[:len(kinds)]))}
+        colour = {}
+    base = alt.Chart().encode(x=alt.X(f"{time}:N", title=None, sort=order,
+                                      axis=alt.Axis(labelAngle=0, labelLimit=140)), **encode)
+    ci = base.mark_rule(strokeWidth=2, **colour).encode(
+        y=alt.Y("ci_low:Q", title="Change (scale points)"),
+        y2="ci_high:Q").transform_filter("isValid(datum.ci_low) && isValid(datum.ci_high)")
+    tips = [alt.Tooltip(f"{time}:N", title="Time point"),
+            alt.Tooltip("mean_diff:Q", format="+.2f", title="Change"),
+            alt.Tooltip("ci_low:Q", format="+.2f", title="CI from"),
+            alt.Tooltip("ci_high:Q", format="+.2f", title="CI to")]
+    if "n" in data.columns:
+        tips.append(alt.Tooltip("n:Q", title="Officers"))
+    if series is not None:
+        tips.insert(0, alt.Tooltip(f"{series}:N", title="Series"))
+    point = base.mark_point(filled=True, size=80, opacity=1, **colour).encode(
+        y="mean_diff:Q", tooltip=tips, **shape)
+    zero = alt.Chart().mark_rule(strokeDash=[4, 3], color="#424242").encode(y=alt.datum(0))
+    chart = alt.layer(zero, ci, point, data=data).properties(width=360, height=180)
+    chart = chart.facet(row=alt.Row(f"{panel}:N", title=None, header=alt.Header(
+        labelAngle=0, labelAlign="left", labelOrient="top", labelFont=FONT,
+        labelFontWeight="bold")), spacing=18).properties(
+        description=description or ("Change from before training at each later time point "
+                                    "with confidence intervals, one panel per scale; the "
+                                    "dashed line is no change."))
     return _base(chart, title)

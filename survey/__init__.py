@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import config as config_module
 
@@ -27,7 +28,7 @@ def create_app(config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
 
-    from . import auth, cli, errors, leadership, logs, respond, trainer, web
+    from . import admin, auth, cli, errors, health, leadership, logs, respond, trainer, web
     logs.init_app(app)
     web.init_app(app)
     errors.init_app(app)
@@ -36,22 +37,33 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(auth.bp)
     app.register_blueprint(trainer.bp)
     app.register_blueprint(leadership.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(health.bp)
     return app
 
 
 def _finish_config(app: Flask) -> None:
-    relaxed = app.testing or app.debug
-    if not app.config.get("SECRET_KEY"):
-        if not relaxed:
-            raise RuntimeError("SECRET_KEY is not set: refusing to start without it")
-        app.config["SECRET_KEY"] = "development-only"
-    if not app.config.get("LINKAGE_SECRET"):
-        if not relaxed:
-            raise RuntimeError("LINKAGE_SECRET is not set: linkage codes cannot be hashed")
-        app.config["LINKAGE_SECRET"] = "development-only-linkage"
+    """Refuse what production must not run with; fill in what development and tests may omit."""
+    environment = app.config["SURVEY_ENV"] = config_module.environment_name(app.config)
+    if environment == "production" and not app.testing:
+        # Worker counts are checked by gunicorn's start-up hook (gunicorn.conf.py): it knows them.
+        config_module.check_production(app.config)
+    app.config["SECRET_KEY"] = app.config.get("SECRET_KEY") or "development-only"
+    app.config["LINKAGE_SECRET"] = app.config.get("LINKAGE_SECRET") or "development-only-linkage"
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{Path(app.instance_path) / 'survey.db'}"
-    if os.environ.get("SESSION_COOKIE_SECURE", "").lower() in ("0", "false", "no"):
-        # Plain http on the loopback address (the README's local run) cannot carry Secure cookies.
-        app.config["SESSION_COOKIE_SECURE"] = app.config["REMEMBER_COOKIE_SECURE"] = False
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # An unreachable database host answers /healthz (and officers) within seconds, rather
+        # than after the operating system gives up on the connection.
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    try:
+        proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    except ValueError:
+        raise config_module.ConfigError(
+            "TRUSTED_PROXIES must be a whole number (the reverse proxies in front)") from None
+    if proxies > 0:
+        # The address the nearest trusted proxy saw, for the rate limits' hashed client keys.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)

@@ -9,9 +9,10 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 
+from . import accounts
 from .extensions import db, limiter
 from .services import audit
-from .forms import ConfirmForm, LoginForm
+from .forms import ConfirmForm, LoginForm, SetPasswordForm
 from .models import Role, StaffUser
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -77,3 +78,24 @@ def logout():
         logout_user()
         flash("You are signed out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/welcome/<token>", methods=["GET", "POST"])
+def welcome(token):
+    """A one-time link from an administrator: set a password, then you are signed in."""
+    link = accounts.find_link(token)
+    if link is None:
+        return render_template("auth/link_expired.html"), 404
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        problem = accounts.password_problem(form.password.data, link.staff_user)
+        if problem:
+            form.password.errors.append(problem)
+        else:
+            user = accounts.use_link(link, form.password.data)
+            logout_user()
+            login_user(user)
+            flash("Your password is set and you are signed in.")
+            return redirect(url_for(HOME[user.role]))
+    return render_template("auth/welcome.html", form=form, user=link.staff_user,
+                           invite=link.purpose.value == "invite")

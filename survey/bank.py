@@ -41,6 +41,8 @@ class ConstructDef:
     description: str
     higher_means: str
     officer_heading: str
+    #: The way the program hopes scores move: "higher" or "lower".
+    favourable: str
 
 
 @dataclass(frozen=True)
@@ -119,7 +121,9 @@ def parse_bank(raw: dict) -> Bank:
     for c in raw["constructs"]:
         where = f"construct {c.get('code', '?')}"
         _require(c, {f: str for f in ("code", "name", "description", "higher_means",
-                                      "officer_heading")}, where)
+                                      "officer_heading", "favourable")}, where)
+        if c["favourable"] not in ("higher", "lower"):
+            raise BankError(f"{where}: favourable is 'higher' or 'lower'")
         if not CONSTRUCT_RE.match(c["code"]):
             raise BankError(f"{where}: codes are lower case letters, digits and _")
         constructs[c["code"]] = ConstructDef(**{k: c[k] for k in ConstructDef.__annotations__})

@@ -1,4 +1,4 @@
-"""Command-line tasks: `flask create-user`, `flask demo`, `flask bank check`."""
+"""Command-line tasks: accounts, demo data, the item bank, maintenance (purge, archive)."""
 from __future__ import annotations
 
 import click
@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from . import demo, services
+from . import accounts, demo, lifecycle, services
 from .bank import current_bank
 from .extensions import db
-from .models import Agency, Role
+from .models import Agency, Role, Wave
 
 
 @click.command("create-user")
@@ -21,14 +21,17 @@ from .models import Agency, Role
               show_default=True)
 @click.option("--timezone", default="UTC", show_default=True,
               help="The agency's time zone, when the agency is created.")
-@click.password_option(help="At least 10 characters; asked for when not given.")
+@click.option("--platform-admin", is_flag=True,
+              help="May create agencies (the hosting organisation's administrators).")
+@click.password_option(help="At least 12 characters, not a common password; asked for when "
+                            "not given.")
 @with_appcontext
-def create_user(email, agency_name, name, role, timezone, password):
+def create_user(email, agency_name, name, role, timezone, platform_admin, password):
     """Create a staff account (the first administrator, for example)."""
     agency = services.get_or_create_agency(agency_name, timezone=timezone)
     try:
-        user = services.create_staff_user(agency, email=email, name=name or email, role=role,
-                                          password=password)
+        user = accounts.create_staff_user(agency, email=email, name=name or email, role=role,
+                                          password=password, platform_admin=platform_admin)
     except ValueError as error:
         db.session.rollback()
         raise click.ClickException(str(error)) from error
@@ -92,6 +95,59 @@ def responses_scramble():
     click.echo(services.scramble_response_order())
 
 
+@responses_group.command("purge")
+@click.option("--agency", "agency_name", help="Only this agency (default: every agency).")
+@click.option("--today", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="Purge as if today were this date (default: today in each agency's zone).")
+def responses_purge(agency_name, today):
+    """Delete responses older than each agency's retention period (run daily by a scheduler)."""
+    query = sa.select(Agency).order_by(Agency.name)
+    if agency_name:
+        query = query.where(Agency.name == agency_name)
+    agencies = db.session.scalars(query).all()
+    if agency_name and not agencies:
+        raise click.ClickException(f"No agency called {agency_name}.")
+    total = 0
+    for agency in agencies:
+        if not agency.retention_months:
+            click.echo(f"{agency.name}: no retention period set, nothing deleted.")
+            continue
+        steps = len(agency_wave_ids(agency))
+        with click.progressbar(length=steps, label=f"{agency.name}",
+                               file=click.get_text_stream("stderr")) as bar:
+            deleted = lifecycle.purge_expired(
+                agency, today=today.date() if today else None, progress=bar.update)
+        cutoff = lifecycle.retention_cutoff(agency, today.date() if today else None)
+        click.echo(f"{agency.name}: deleted {deleted} responses submitted before "
+                   f"{cutoff.isoformat()} ({agency.retention_months}-month retention).")
+        total += deleted
+    click.echo(f"Done: {total} responses deleted.")
+
+
+def agency_wave_ids(agency: Agency) -> list[int]:
+    return db.session.scalars(sa.select(Wave.id).where(Wave.agency_id == agency.id)).all()
+
+
+@click.command("archive")
+@click.argument("output", type=click.Path(dir_okay=False, writable=True))
+@click.option("--agency", "agency_name", required=True, help="The agency's name.")
+@with_appcontext
+def archive_command(output, agency_name):
+    """Write an agency's full archive (a zip, no linkage hashes) to OUTPUT."""
+    agency = db.session.scalar(sa.select(Agency).where(Agency.name == agency_name))
+    if agency is None:
+        raise click.ClickException(f"No agency called {agency_name}.")
+    with click.progressbar(length=lifecycle.archive_steps(agency), label="Archiving",
+                           file=click.get_text_stream("stderr")) as bar:
+        body = lifecycle.agency_archive(agency, progress=bar.update)
+    services.audit(agency.id, None, "archive.write", output, bytes=len(body))
+    db.session.commit()
+    with open(output, "wb") as fh:
+        fh.write(body)
+    click.echo(f"Wrote {output} ({len(body):,} bytes).")
+
+
 def init_app(app: Flask) -> None:
-    for command in (create_user, demo_command, bank_group, charts_bundle, responses_group):
+    for command in (create_user, demo_command, bank_group, charts_bundle, responses_group,
+                    archive_command):
         app.cli.add_command(command)

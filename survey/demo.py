@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
-from . import linkage, services
+from . import accounts, linkage, services
 from .bank import current_bank, linkage_elements
 from .extensions import db
 from .models import Agency, Answer, Item, Response, Role, StepStatus, Unit, Wave, WaveKind
@@ -71,9 +71,11 @@ def load(rng_seed: int = 2026) -> Agency:
     units = {name: Unit(agency=agency, name=name) for name in UNITS}
     db.session.add_all(units.values())
     db.session.flush()
-    users = {role: services.create_staff_user(agency, email=email, name=name, role=role,
-                                              password=PASSWORD)
+    users = {role: accounts.create_staff_user(agency, email=email, name=name, role=role,
+                                              password=PASSWORD,
+                                              platform_admin=role is Role.ADMIN)
              for email, name, role in USERS}
+    agency.retention_months = 60
     bank = current_bank()
     items = bank.instrument_items("training")
     today = services.local_date(agency)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort
 from flask_wtf import FlaskForm
@@ -11,7 +12,7 @@ from wtforms import (BooleanField, DateField, EmailField, IntegerField, Password
                      SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
                      widgets)
 from wtforms import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
@@ -200,3 +201,131 @@ class FiguresUploadForm(FlaskForm):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")],
                      description="Columns: month (YYYY-MM), referrals, deflections, contacts, "
                                  "arrests_avoided. Empty cells are skipped.")
+
+
+# --- Administration -------------------------------------------------------------------------------
+
+ROLE_CHOICES = [SelectChoice("trainer", "Trainer: runs classes and reads their reports"),
+                SelectChoice("leader", "Leadership: reads the agency's culture dashboard"),
+                SelectChoice("admin", "Administrator: all of the above, and accounts and "
+                                      "settings")]
+
+
+class InviteForm(FlaskForm):
+    name = StringField("Name", validators=[InputRequired("Give the person's name."),
+                                           Length(max=120)])
+    email = EmailField("E-mail", validators=[InputRequired("Give the e-mail they sign in with."),
+                                             Length(max=254)],
+                       description="Used only to sign in. No e-mail is sent: you hand over the "
+                                   "link yourself.")
+    role = RadioField("Role", choices=ROLE_CHOICES, default="trainer",
+                      validators=[InputRequired("Pick a role.")])
+
+    def validate_email(self, field):
+        if "@" not in field.data.strip()[1:-1]:
+            raise ValidationError("That does not look like an e-mail address.")
+
+
+class StaffForm(FlaskForm):
+    role = RadioField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Pick a role.")])
+    active = BooleanField("Account can sign in")
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[
+        InputRequired("Choose a password."), Length(max=200)],
+        description="At least 12 characters. A short sentence is strong and easy to remember.",
+        render_kw={"autocomplete": "new-password"})
+    confirm = PasswordField("The same password again", validators=[
+        InputRequired("Type the password again."), Length(max=200)],
+        render_kw={"autocomplete": "new-password"})
+
+    def validate_confirm(self, field):
+        if field.data != self.password.data:
+            raise ValidationError("The two passwords are not the same.")
+
+
+def _lines(text: str | None) -> list[str]:
+    return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
+
+
+class SettingsForm(FlaskForm):
+    min_group_size = IntegerField("Smallest group shown", validators=[
+        InputRequired("Give the smallest group size."),
+        NumberRange(3, 50, "Between 3 and 50 officers: below 3, answers can be worked out.")],
+        description="No figure, chart or export covers fewer officers than this. Default 5.")
+    min_comment_group_size = IntegerField("Smallest group for comments", validators=[
+        InputRequired("Give the smallest group for comments."), NumberRange(3, 100)],
+        description="Free-text comments, if ever collected, need a larger group. Default 10.")
+    ask_linkage = BooleanField("Ask officers for their personal code",
+                               description="Needed to link before and after answers. Officers "
+                                           "may always skip it.")
+    units = TextAreaField("Units officers may pick on a pulse", validators=[Length(max=4000)],
+                          description="One per line. A unit with fewer officers answering than "
+                                      "the smallest group is never shown on its own.")
+    shifts = TextAreaField("Shifts officers may pick on a pulse", validators=[Length(max=1000)],
+                           description="One per line. Leave empty not to ask.")
+    pulse_cadence = SelectField("How often to run a pulse", choices=[
+        SelectChoice("quarterly", "Every three months"), SelectChoice("monthly", "Every month")])
+    headcount = IntegerField("Sworn officers", validators=[Optional(), NumberRange(1, 100_000)],
+                             description="For participation rates.")
+    retention_months = IntegerField("Keep responses for (months)", validators=[
+        Optional(), NumberRange(1, 240, "Between 1 and 240 months.")],
+        description="Older responses are deleted by the nightly purge. Leave empty to keep them "
+                    "until you delete them.")
+
+    def validate_min_comment_group_size(self, field):
+        if self.min_group_size.data and field.data and field.data < self.min_group_size.data:
+            raise ValidationError("Must be at least the smallest group shown.")
+
+    def validate_units(self, field):
+        if any(len(u) > 120 for u in _lines(field.data)):
+            raise ValidationError("Unit names have at most 120 characters.")
+
+    def validate_shifts(self, field):
+        if any(len(s) > 40 for s in _lines(field.data)):
+            raise ValidationError("Shift names have at most 40 characters.")
+
+    @property
+    def unit_names(self) -> list[str]:
+        return _lines(self.units.data)
+
+    @property
+    def shift_names(self) -> list[str]:
+        return _lines(self.shifts.data)
+
+
+class InstrumentForm(FlaskForm):
+    constructs = CheckboxListField("Scales in this survey",
+                                   validators=[InputRequired("Pick at least one scale.")])
+    local_items = CheckboxListField("Your own statements", coerce=int)
+
+
+class LocalItemForm(FlaskForm):
+    text = TextAreaField("Statement", validators=[
+        InputRequired("Write the statement officers will read."), Length(max=400)],
+        description="One statement officers agree or disagree with. Keep it short and neutral.")
+    construct = SelectField("Scale it belongs to")
+    reverse_keyed = BooleanField("Agreeing means less of the scale (reverse-keyed)")
+    scale = SelectField("Answer scale")
+    instrument = RadioField("Add it to", choices=[SelectChoice("training", "The training survey"),
+                                                  SelectChoice("pulse", "The agency pulse")],
+                            default="training")
+
+
+class AgencyForm(FlaskForm):
+    name = StringField("Agency name", validators=[InputRequired("Name the agency."),
+                                                  Length(max=200)])
+    timezone = StringField("Time zone", default="America/Chicago",
+                           validators=[InputRequired("Give a time zone."), Length(max=64)],
+                           description="For example America/New_York: survey dates follow it.")
+    admin_name = StringField("First administrator's name", validators=[
+        InputRequired("Give the administrator's name."), Length(max=120)])
+    admin_email = EmailField("First administrator's e-mail", validators=[
+        InputRequired("Give the administrator's e-mail."), Length(max=254)])
+
+    def validate_timezone(self, field):
+        try:
+            ZoneInfo(field.data.strip())
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError("Not a time zone this server knows (try America/Chicago).")

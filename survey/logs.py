@@ -1,19 +1,31 @@
-"""Logging that cannot betray a respondent.
+"""Logging that cannot betray a respondent, one JSON object per line.
 
-Access logs carry no client address anywhere, and no line at all for the routes an officer's
-device requests (the join page, the survey, the privacy notice, static files): even a line without
-an address gets a time stamp from whatever collects it, and the time an officer submitted is
-exactly what must not be kept.
+Access logs carry no client address and no user agent anywhere, and no line at all for the
+routes an officer's device requests (the join page, the survey, the privacy notice, static
+files): even a line without an address gets a time stamp from whatever collects it, and the time
+an officer submitted is exactly what must not be kept.
+
+Under gunicorn (``logger_class = "survey.logs.GunicornLogger"``) every line, gunicorn's own, its
+access lines for staff routes and the app's, is a JSON object with ``time`` (UTC), ``level``,
+``logger`` and ``message``; access lines add ``method``, ``path``, ``route`` (the URL rule, when
+one matched), ``status`` and ``duration_ms``.
 """
 from __future__ import annotations
 
+import datetime as dt
+import json
 import logging
 import re
+import sys
 
-from flask import Flask
+from flask import Flask, request
 
 RESPONDENT_PREFIXES = ("/s/", "/join", "/privacy", "/results/", "/static/", "/favicon")
 _REQUEST_LINE = re.compile(r"^[A-Z]+ (\S+)")
+#: gunicorn names the client of a malformed request ("Invalid request from ip=...: ...").
+_CLIENT_ADDRESS = re.compile(r"\bip=\S*?:(?=\s|$)|\bip=\S+")
+#: Where the app leaves the matched URL rule for the access line.
+ROUTE_KEY = "survey.route"
 
 
 def is_respondent_path(path: str) -> bool:
@@ -33,10 +45,59 @@ class RespondentFilter(logging.Filter):
         return True
 
 
+class AddressFilter(logging.Filter):
+    """For gunicorn's error log: a malformed request's line loses the client's address, and an
+    error escaping the app on a respondent route loses the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "ip=" in record.msg:
+            record.msg = _CLIENT_ADDRESS.sub(
+                lambda m: "ip=-:" if m.group().endswith(":") else "ip=-", record.msg)
+        if isinstance(record.args, tuple) and str(record.msg).startswith("Error handling"):
+            record.args = tuple("-" if isinstance(a, str) and is_respondent_path(a) else a
+                                for a in record.args)
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and a record's ``fields``."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "fields", {}),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+def use_json_logs(stream=None) -> None:
+    """Every logger without a handler of its own (the app's, the libraries') writes JSON lines
+    to `stream` (standard error); the app's own lines from INFO up."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_survey", False) for h in root.handlers):
+        handler = logging.StreamHandler(stream or sys.stderr)
+        handler.setFormatter(JsonFormatter())
+        handler._survey = True
+        root.addHandler(handler)
+    logging.getLogger("survey").setLevel(logging.INFO)
+
+
+def _remember_route() -> None:
+    if request.url_rule is not None:
+        request.environ[ROUTE_KEY] = request.url_rule.rule
+
+
 def init_app(app: Flask) -> None:
     logger = logging.getLogger("werkzeug")
     if not any(isinstance(f, RespondentFilter) for f in logger.filters):
         logger.addFilter(RespondentFilter())
+    app.before_request(_remember_route)
 
 
 try:
@@ -46,9 +107,28 @@ except ImportError:  # gunicorn is not used on every platform (e.g. Windows deve
 
 if _GunicornLogger is not None:
     class GunicornLogger(_GunicornLogger):
-        """Gunicorn's logger, writing no access line for respondent routes."""
+        """Gunicorn's logger: JSON lines, no client address, no access line for respondents."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            for log in (self.error_log, self.access_log):
+                for handler in log.handlers:
+                    handler.setFormatter(JsonFormatter())
+            if not any(isinstance(f, AddressFilter) for f in self.error_log.filters):
+                self.error_log.addFilter(AddressFilter())
+            use_json_logs()  # the app's lines, in the workers this master forks
 
         def access(self, resp, req, environ, request_time):
-            if is_respondent_path(environ.get("PATH_INFO", "")):
+            path = environ.get("PATH_INFO", "")
+            if not self.access_log_enabled or is_respondent_path(path):
                 return
-            super().access(resp, req, environ, request_time)
+            status = resp.status
+            if isinstance(status, str):
+                status = status.split(None, 1)[0]
+            method = environ.get("REQUEST_METHOD", "-")
+            status = int(status) if str(status).isdigit() else status
+            fields = {"method": method, "path": path, "status": status,
+                      "duration_ms": round(request_time.total_seconds() * 1000, 1)}
+            if environ.get(ROUTE_KEY):
+                fields["route"] = environ[ROUTE_KEY]
+            self.access_log.info("%s %s %s", method, path, status, extra={"fields": fields})

@@ -68,6 +68,11 @@ class Cadence(enum.StrEnum):
     QUARTERLY = "quarterly"
 
 
+class LinkPurpose(enum.StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
 class WaveStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     OPEN = "open"
@@ -93,6 +98,8 @@ class Agency(db.Model):
                                                    default=Cadence.QUARTERLY)
     #: Sworn strength, for participation rates when a pulse gives none of its own.
     headcount: Mapped[Optional[int]]
+    #: Months a response is kept before `flask purge` deletes it; NULL keeps responses.
+    retention_months: Mapped[Optional[int]] = mapped_column(sa.SmallInteger)
     #: Random part of the officers' results page address.
     results_token: Mapped[str] = mapped_column(sa.String(32), unique=True,
                                                default=lambda: secrets.token_urlsafe(16))
@@ -107,6 +114,8 @@ class Agency(db.Model):
     __table_args__ = (
         sa.CheckConstraint("min_group_size >= 3", name="min_group_size_floor"),
         sa.CheckConstraint("min_comment_group_size >= min_group_size", name="min_comment_size"),
+        sa.CheckConstraint("retention_months IS NULL OR retention_months >= 1",
+                           name="retention_positive"),
     )
 
 
@@ -128,8 +137,11 @@ class StaffUser(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(sa.String(254), unique=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
-    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    #: Empty until the account's owner sets a password through an invitation link.
+    password_hash: Mapped[str] = mapped_column(sa.String(255), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    #: May create agencies (the hosting organisation's administrators); role must be admin.
+    platform_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="staff")
@@ -138,7 +150,7 @@ class StaffUser(UserMixin, db.Model):
         self.password_hash = generate_password_hash(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return bool(self.password_hash) and check_password_hash(self.password_hash, password)
 
     @property
     def is_active(self) -> bool:
@@ -156,6 +168,8 @@ class Construct(db.Model):
     higher_means: Mapped[str] = mapped_column(sa.String(200))
     #: The neutral heading officers see above this construct's items.
     officer_heading: Mapped[str] = mapped_column(sa.String(120))
+    #: Which way the program hopes scores move: "higher" or "lower" (stigma: lower).
+    favourable: Mapped[str] = mapped_column(sa.String(6), default="higher")
 
     items: Mapped[list[Item]] = relationship(back_populates="construct", order_by="Item.code")
 
@@ -163,6 +177,8 @@ class Construct(db.Model):
 class Item(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    #: Set for an agency's own local items; NULL for the item bank's.
+    agency_id: Mapped[Optional[int]] = mapped_column(sa.ForeignKey("agency.id"), index=True)
     construct_id: Mapped[int] = mapped_column(sa.ForeignKey("construct.id"), index=True)
     text: Mapped[str] = mapped_column(sa.String(400))
     reverse_keyed: Mapped[bool]
@@ -339,6 +355,24 @@ class ProgramFigure(db.Model):
 
     __table_args__ = (sa.UniqueConstraint("agency_id", "month", "measure"),
                       sa.CheckConstraint("value >= 0", name="value_not_negative"))
+
+
+class AccountLink(db.Model):
+    """A one-time, expiring link that lets a staff member set a password (invite or reset).
+
+    Only a hash of the link's token is stored: a database dump does not give working links.
+    """
+
+    __tablename__ = "account_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id"), index=True)
+    purpose: Mapped[LinkPurpose] = mapped_column(_enum(LinkPurpose, "link_purpose"))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+
+    staff_user: Mapped[StaffUser] = relationship()
 
 
 class AuditEntry(db.Model):

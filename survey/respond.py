@@ -222,8 +222,10 @@ UNREACHABLE = ("We could not save your answers just now. They are still here: wa
                "then press Send again.")
 
 
-def render_survey(view: WaveView, items, form, problem=None):
-    """The survey page; needs no database, so it can be shown when the database is down."""
+def render_survey(view: WaveView, items, form, problem=None, preview=None):
+    """The survey page; needs no database, so it can be shown when the database is down.
+
+    `preview` (an administrator's preview) marks the page as one that stores nothing."""
     sections = []
     for item in items:
         if not sections or sections[-1][0] != item.heading:
@@ -234,7 +236,7 @@ def render_survey(view: WaveView, items, form, problem=None):
                            missing=missing, problem=problem, total=len(items),
                            asks_linkage=view.asks_linkage,
                            units=[(key, name) for key, _, name in view.units],
-                           shifts=view.shifts, about=request.form)
+                           shifts=view.shifts, about=request.form, preview=preview)
 
 
 def finish(wave: Wave) -> None:

@@ -33,7 +33,8 @@ def sync_bank(bank: Bank) -> dict[str, Item]:
             constructs[cdef.code] = Construct(code=cdef.code, name=cdef.name,
                                               description=cdef.description,
                                               higher_means=cdef.higher_means,
-                                              officer_heading=cdef.officer_heading)
+                                              officer_heading=cdef.officer_heading,
+                                              favourable=cdef.favourable)
             db.session.add(constructs[cdef.code])
     items = {i.code: i for i in db.session.scalars(sa.select(Item))}
     for idef in bank.items.values():
@@ -72,6 +73,14 @@ def publish_instrument(key: str = "training", bank: Bank | None = None) -> Instr
     return instrument
 
 
+def agency_instrument(agency: Agency, key: str) -> Instrument:
+    """The version new waves of `agency` use: its own latest, else the bank's standard one."""
+    own = db.session.scalar(
+        sa.select(Instrument).where(Instrument.agency_id == agency.id, Instrument.key == key)
+        .order_by(Instrument.version.desc()).limit(1))
+    return own or publish_instrument(key)
+
+
 # --- Staff ----------------------------------------------------------------------------------------
 
 def get_or_create_agency(name: str, **settings) -> Agency:
@@ -81,20 +90,6 @@ def get_or_create_agency(name: str, **settings) -> Agency:
         db.session.add(agency)
         db.session.flush()
     return agency
-
-
-def create_staff_user(agency: Agency, *, email: str, name: str, role: Role | str,
-                      password: str) -> StaffUser:
-    email = email.strip().lower()
-    if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == email)):
-        raise ValueError(f"an account for {email} already exists")
-    if len(password) < 10:
-        raise ValueError("passwords need at least 10 characters")
-    user = StaffUser(agency=agency, email=email, name=name.strip(), role=Role(role))
-    user.set_password(password)
-    db.session.add(user)
-    db.session.commit()
-    return user
 
 
 # --- Cohorts and waves ----------------------------------------------------------------------------
@@ -144,7 +139,7 @@ def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: Staff
                   topics: list[str] = (), followups: list[int] = (),
                   by: StaffUser | None = None) -> Cohort:
     """A training class with its pre and post waves (not yet open) and any follow-ups."""
-    instrument = publish_instrument("training")
+    instrument = agency_instrument(agency, "training")
     cohort = Cohort(agency=agency, name=name.strip(), held_on=held_on, trainer=trainer,
                     unit=unit, location=location.strip(),
                     topics=[CohortTopic(topic=t) for t in dict.fromkeys(topics)])
@@ -266,7 +261,7 @@ def next_pulse_date(agency: Agency, last: dt.date | None, today: dt.date) -> dt.
 def start_pulse(agency: Agency, user: StaffUser | None, *, opens_on: dt.date,
                 days_open: int = PULSE_OPEN_DAYS, headcount: int | None = None) -> Wave:
     """A new agency pulse: a wave of the pulse instrument, open for `days_open` days."""
-    instrument = publish_instrument("pulse")
+    instrument = agency_instrument(agency, "pulse")
     wave = new_wave(agency, WaveKind.PULSE, instrument)
     opens = dt.datetime.combine(opens_on, dt.time(0), ZoneInfo(agency.timezone))
     wave.opens_at, wave.closes_at = opens, opens + dt.timedelta(days=days_open)

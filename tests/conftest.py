@@ -8,7 +8,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from survey import create_app, services
+from survey import accounts, create_app, services
 from survey.extensions import db
 from survey.models import Role
 
@@ -100,7 +100,7 @@ def make_agency(name="Test Police Department", **settings):
 
 
 def make_staff(agency, role=Role.TRAINER, email=None):
-    return services.create_staff_user(
+    return accounts.create_staff_user(
         agency, email=email or f"{role.value}@{agency.id}.example.org", name=f"A {role.value}",
         role=role, password=PASSWORD)
 

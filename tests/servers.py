@@ -13,6 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
+from survey.config import ENVIRONMENT
+
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "load-test-secret"
 
@@ -25,10 +27,13 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(database_url: str, port: int, workers: int = 4, log=None, **environment):
-    """Gunicorn serving the app as deployed (gunicorn.conf.py); `log` receives its output."""
+    """Gunicorn serving the app as deployed (gunicorn.conf.py); `log` receives its output.
+
+    It runs as development (plain http, test secrets, SQLite behind several workers) unless
+    `environment` says ``SURVEY_ENV="production"`` with settings production accepts."""
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
            "LINKAGE_SECRET": "test-linkage-secret", "SESSION_COOKIE_SECURE": "0",
-           "WEB_CONCURRENCY": str(workers), **environment}
+           "SURVEY_ENV": "development", "WEB_CONCURRENCY": str(workers), **environment}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
          f"127.0.0.1:{port}", "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env,
@@ -94,3 +99,26 @@ class Browser:
     def send(self, code, answers):
         return self.request("POST", f"/s/{code}/questions", {"csrf_token": self.token,
                                                              **answers})
+
+
+#: Settings production accepts (with PostgreSQL and Redis given by the caller for several
+#: workers): long secrets, HTTPS-only cookies. The test Browser sends cookies over plain http.
+PRODUCTION = {"SURVEY_ENV": "production",
+              "SECRET_KEY": "production-test-secret-key-0123456789abcdef",
+              "LINKAGE_SECRET": "production-test-linkage-secret-0123456789",
+              "SESSION_COOKIE_SECURE": "1"}
+
+
+#: The environment variables the app and gunicorn.conf.py read.
+SETTINGS = {*ENVIRONMENT, "SESSION_COOKIE_SECURE", "WEB_CONCURRENCY", "FLASK_DEBUG"}
+
+
+def gunicorn_exit(environment: dict, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Start gunicorn as deployed with only `environment` for settings, and wait for it to
+    exit: for settings it must refuse."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
+    env.update(environment)
+    return subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{free_port()}", "wsgi:app"], cwd=ROOT, env=env, capture_output=True,
+        text=True, timeout=timeout)

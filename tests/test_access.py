@@ -1,18 +1,21 @@
 """Access control, table-driven: every route of the URL map, as every role, with every object id
 swapped for another agency's. Nothing leaks and nothing changes."""
 import datetime as dt
+import io
 import json
 import re
+import zipfile
 
 import pytest
 import sqlalchemy as sa
 
-from survey import services
+from survey import accounts, instruments, services
 from survey.extensions import db
 from survey.models import Role, Unit
 from tests.conftest import PASSWORD, csrf_token, make_agency, make_cohort, make_staff
 
-SECRETS = ("Bravo Secret Class", "Bravo HQ", "bravo-secret-note", "Bravo-Unit")
+SECRETS = ("Bravo Secret Class", "Bravo HQ", "bravo-secret-note", "Bravo-Unit",
+           "Bravo Staffer", "bravo-staffer@", "Bravo local statement")
 ROLES = (None, Role.TRAINER, Role.LEADER, Role.ADMIN)
 
 
@@ -35,7 +38,13 @@ def two_agencies(app):
                                      owner="Bravo owner", notes="bravo-secret-note",
                                      shared_note="")
         make_cohort(alpha, name="Alpha class")
+        staffer, _ = accounts.invite_staff(bravo, email="bravo-staffer@example.org",
+                                           name="Bravo Staffer", role=Role.TRAINER, by=None)
+        _, version = instruments.add_local_item(
+            bravo, text="Bravo local statement", construct="stigma", reverse_keyed=False,
+            scale="agree5", key="training", by=None)
         return {"users": users, "cohort_id": cohort.id, "wave_id": cohort.waves[0].id,
+                "user_id": staffer.id, "instrument_id": version.id,
                 "pulse_id": pulse.id, "code": cohort.waves[0].join_code,
                 "token": bravo.results_token, "bravo_waves": [w.join_code for w in cohort.waves]}
 
@@ -83,18 +92,29 @@ def walk(app, ids):
                     continue  # would end this session's walk early
                 reply = (client.get(url) if method == "GET"
                          else client.post(url, data={"csrf_token": token}))
-                body = reply.get_data(as_text=True) if reply.mimetype != "application/x-spss-sav" \
-                    else reply.data.decode("latin-1")
+                body = _text(reply)
                 results.append((role, method, rule.endpoint, url, reply.status_code, body))
                 reply.close()
     return results
+
+
+def _text(reply) -> str:
+    """A reply's body as text: a zip's files unpacked, SPSS bytes as latin-1."""
+    if reply.mimetype == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(reply.data)) as archive:
+            return "\n".join(archive.read(name).decode() for name in archive.namelist())
+    if reply.mimetype == "application/x-spss-sav":
+        return reply.data.decode("latin-1")
+    return reply.get_data(as_text=True)
 
 
 def _values(rule, ids):
     values = {}
     for arg in rule.arguments:
         values[arg] = {"cohort_id": ids["cohort_id"], "wave_id": ids["wave_id"],
-                       "token": ids["token"], "filename": "css/app.css"}.get(arg)
+                       "token": ids["token"], "filename": "css/app.css",
+                       "user_id": ids["user_id"], "instrument_id": ids["instrument_id"],
+                       "key": "training"}.get(arg)
         if arg == "code":
             values[arg] = ids["code"] if rule.rule.startswith("/s/") else "le_policy"
         if arg == "fmt":
@@ -105,7 +125,8 @@ def _values(rule, ids):
 
 
 PUBLIC = {"respond.join", "respond.privacy", "respond.notice", "respond.linkage_code",
-          "respond.questions", "respond.thanks", "respond.results", "auth.login", "auth.logout"}
+          "respond.questions", "respond.thanks", "respond.results", "auth.login", "auth.logout",
+          "auth.welcome", "health.healthz"}
 
 
 def test_no_route_leaks_or_changes_another_agencys_data(app, two_agencies):
@@ -118,7 +139,8 @@ def test_no_route_leaks_or_changes_another_agencys_data(app, two_agencies):
         assert snapshot() == before, "a request changed data"
     endpoints = {r[2] for r in results}
     assert {"trainer.report", "trainer.responses_export", "leadership.tracker_item",
-            "trainer.close_wave"} <= endpoints  # the walk really reached the staff routes
+            "trainer.close_wave", "admin.staff", "admin.preview", "admin.delete_cohort",
+            "admin.archive_download"} <= endpoints  # the walk really reached the staff routes
     for role, method, endpoint, url, status, body in results:
         where = f"{role} {method} {url}"
         if endpoint in PUBLIC:
@@ -127,7 +149,7 @@ def test_no_route_leaks_or_changes_another_agencys_data(app, two_agencies):
             assert status == 302, where  # to the sign-in page
             continue
         assert status in (200, 302, 400, 403, 404), where
-        if "cohort_id" in url or "wave_id" in url or re.search(r"/(cohorts|waves)/\d+", url):
+        if re.search(r"/(cohorts|waves|staff|version)/\d+", url):
             assert status in (403, 404), f"{where} answered {status} for another agency's id"
         for secret in SECRETS:
             assert secret not in body, f"{where} shows {secret!r}"

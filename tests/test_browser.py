@@ -6,34 +6,17 @@ draw. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import re
-import shutil
-import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
-from werkzeug.serving import make_server
+from playwright.sync_api import expect
 
 from survey.bank import current_bank
+from tests.browsing import BROWSER_MARKS, browser, context, serve, shot  # noqa: F401 (fixture)
 from tests.conftest import PASSWORD, fresh_database, make_agency, make_cohort, make_staff
 
-CHROMIUM = shutil.which("chromium")
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(CHROMIUM is None, reason="CHROMIUM NOT FOUND: install Debian's "
-                                 "chromium package (make test does) to run the browser tests")]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield browser
-        browser.close()
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
@@ -44,31 +27,8 @@ def live(tmp_path):
             agency = make_agency("Browser Test PD")
             email = make_staff(agency).email
             open_code = make_cohort(agency, name="Open class").waves[0].join_code
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield {"base": f"http://127.0.0.1:{server.server_port}", "trainer": email,
-                   "open_code": open_code}
-        finally:
-            server.shutdown()
-
-
-def context(browser, **options):
-    """A browser context that cannot reach anything but 127.0.0.1."""
-    ctx = browser.new_context(**options)
-
-    def only_local(route):
-        if urlsplit(route.request.url).hostname in ("127.0.0.1", "localhost"):
-            return route.continue_()
-        return route.abort()
-    ctx.route("**/*", only_local)
-    return ctx
-
-
-def shot(page, name):
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        with serve(app) as base:
+            yield {"base": base, "trainer": email, "open_code": open_code}
 
 
 STIGMA_PRE, STIGMA_POST = [4, 5, 4, 3, 5], [3, 3, 2, 3, 4]
@@ -148,6 +108,7 @@ def test_the_trainers_whole_cycle(browser, live):
 
     trainer.get_by_role("link", name="Compare").first.click()
     trainer.locator(".chart-live svg").first.wait_for(timeout=15000)
+    assert trainer.locator(".chart-live svg path").count() > 0  # the forest plot's marks
     assert "Browser class" in trainer.content()
     shot(trainer, "trainer-compare")
     assert not errors, errors
@@ -173,6 +134,7 @@ def test_officer_path_on_a_phone_with_a_mistake(browser, live):
     for item in items[:-2]:
         page.locator(f"label[for='q_{item.code}-2']").click()
     assert page.locator("#progress").inner_text() == f"{len(items) - 2} of {len(items)} answered"
+    shot(page, "officer-questions")
     page.get_by_role("button", name="Send my answers").click()
     page.get_by_text("2 statements still need an answer").wait_for()
     assert page.locator("input[type=radio]:checked").count() == len(items) - 2
@@ -194,12 +156,8 @@ def demo_live(tmp_path):
         with app.app_context():
             from survey import demo
             demo.load()
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        try:
-            yield f"http://127.0.0.1:{server.server_port}"
-        finally:
-            server.shutdown()
+        with serve(app) as base:
+            yield base
 
 
 def test_the_leaders_dashboard_and_tracker(browser, demo_live):
@@ -218,7 +176,8 @@ def test_the_leaders_dashboard_and_tracker(browser, demo_live):
     assert trends.locator("path").count() > 50  # eight panels of lines, bands and limits
     assert trends.get_by_text("Deflection counts").count() >= 1
     heat = page.locator("#chart-units")
-    heat.locator("svg").wait_for()
+    page.locator("#chart-units.chart-live svg").wait_for(timeout=20000)
+    assert heat.locator("svg path").count() > 10  # the heat map's cells, drawn live
     assert heat.get_by_text("withheld", exact=True).count() >= 8
     before = page.locator("ol.milestones li").count()
     shot(page, "leader-dashboard")

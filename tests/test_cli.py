@@ -21,7 +21,7 @@ def test_create_user_makes_the_agency_and_a_hashed_account(app, runner):
 def test_create_user_refuses_short_passwords_and_duplicates(app, runner):
     short = runner.invoke(args=["create-user", "a@example.org", "--agency", "X",
                                 "--password", "short"])
-    assert short.exit_code != 0 and "at least 10 characters" in short.output
+    assert short.exit_code != 0 and "at least 12 characters" in short.output
     runner.invoke(args=["create-user", "a@example.org", "--agency", "X",
                         "--password", "long enough password"])
     again = runner.invoke(args=["create-user", "A@example.org", "--agency", "X",

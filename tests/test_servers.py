@@ -48,7 +48,8 @@ def test_development_server_logs_no_respondent_line_and_no_address(app, setup, c
 def test_gunicorn_serves_a_migrated_database_and_keeps_respondents_out_of_its_log(tmp_path):
     url = f"sqlite:///{tmp_path / 'app.db'}"
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": SECRET,
-           "LINKAGE_SECRET": "test-linkage-secret", "FLASK_APP": "wsgi"}
+           "LINKAGE_SECRET": "test-linkage-secret", "FLASK_APP": "wsgi",
+           "SURVEY_ENV": "development"}
     env.pop("FLASK_DEBUG", None)
     flask = [sys.executable, "-m", "flask"]
     subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True,

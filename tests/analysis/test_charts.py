@@ -2,6 +2,7 @@
 import json
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 import vl_convert
@@ -105,3 +106,99 @@ def test_forest_plot_draws_each_cohort_once_per_scale():
                             "n": 20, "mean_diff": [-0.5, -0.2, 0.3, 0.1],
                             "ci_low": [-0.7, -0.4, 0.1, -0.1], "ci_high": [-0.3, 0.0, 0.5, 0.3]})
     assert symbols_drawn(render(charts.forest_plot(changes))) == 4
+
+
+@pytest.fixture
+def reliable():
+    return pd.DataFrame({"construct": ["stigma", "intent"], "construct_label": ["Stigma",
+                                                                                "Intention"],
+                         "n": [40, 20], "n_higher": [4, 12], "n_none": [26, 6],
+                         "n_lower": [10, 2], "share_higher": [0.1, 0.6],
+                         "share_none": [0.65, 0.3], "share_lower": [0.25, 0.1]})
+
+
+def drawn(svg: str, kind: str = "symbol") -> int:
+    """Data marks of one kind drawn (legend symbols not counted)."""
+    import xml.etree.ElementTree as ET
+    groups = [g for g in ET.fromstring(svg).iter("{http://www.w3.org/2000/svg}g")
+              if f"mark-{kind} role-mark" in (g.get("class") or "")]
+    return sum(len([e for e in g if e.tag.endswith(("path", "line"))]) for g in groups)
+
+
+def chart_rows(chart) -> list[dict]:
+    spec = chart.to_dict()
+    return [row for values in spec["datasets"].values() for row in values]
+
+
+def test_reliable_change_bars_stay_neutral_without_a_direction(reliable):
+    chart = charts.reliable_change_bars(reliable)
+    rows = chart_rows(chart)
+    stigma = [r for r in rows if r["construct_label"] == "Stigma"]
+    assert [r["outcome"] for r in stigma] == ["Reliably lower", "No reliable change",
+                                              "Reliably higher"]
+    assert [r["x0"] for r in stigma] == pytest.approx([0, 0.25, 0.9])
+    assert stigma[-1]["x1"] == pytest.approx(1)
+    spec = json.dumps(chart.to_dict())
+    assert "improved" not in spec.lower() and "worse" not in spec.lower()
+    assert chart.to_dict()["description"]
+    svg = render(chart)
+    assert marks(svg, "rect") >= 1 and ">65%<" in svg and ">60%<" in svg
+
+
+def test_reliable_change_bars_read_better_per_construct(reliable):
+    chart = charts.reliable_change_bars(reliable, better={"stigma": "lower",
+                                                          "intent": "higher"})
+    rows = {(r["construct_label"], r["outcome"]): r for r in chart_rows(chart)}
+    # for stigma lower is better, so the 25% reliably lower are the improved
+    assert rows[("Stigma", "Reliably improved")]["share"] == 0.25
+    assert rows[("Stigma", "Reliably worse")]["count"] == 4
+    assert rows[("Intention", "Reliably improved")]["share"] == 0.6
+    renamed = charts.reliable_change_bars(reliable, better={"stigma": "lower",
+                                                            "intent": "higher"},
+                                          labels={"improved": "Better"})
+    assert {r["outcome"] for r in chart_rows(renamed)} >= {"Better", "Reliably worse"}
+    with pytest.raises(ValueError, match="intent"):
+        charts.reliable_change_bars(reliable, better={"stigma": "lower"})
+    assert render(chart).count("<path") >= 6
+
+
+def test_reliable_change_bars_leave_out_withheld_scales(reliable):
+    shown = suppress(reliable, k=30)
+    spec = json.dumps(charts.reliable_change_bars(shown).to_dict())
+    assert "Stigma" in spec and "Intention" not in spec
+
+
+@pytest.fixture
+def changes():
+    from analysis.trajectory import _ordered, FOLLOWUP_BINS
+    table = pd.DataFrame({
+        "construct": ["stigma"] * 2 + ["intent"] * 2, "construct_label": ["Stigma"] * 2
+        + ["Intention"] * 2, "time_point": ["post", "follow-up ~6 months"] * 2,
+        "n": [30, 22, 30, 21], "mean_diff": [-0.5, -0.3, 0.4, 0.1],
+        "ci_low": [-0.8, -0.6, 0.1, -0.2], "ci_high": [-0.2, 0.0, 0.7, 0.4]})
+    table["time_point"] = _ordered(table["time_point"], FOLLOWUP_BINS)
+    return table
+
+
+def test_trajectory_chart_draws_each_point_with_its_interval(changes):
+    chart = charts.trajectory_chart(changes)
+    spec = chart.to_dict()
+    assert spec["description"] and "http" not in json.dumps(spec).replace(
+        "https://vega.github.io/schema", "")
+    svg = render(chart)
+    assert drawn(svg) == 4 and marks(svg, "rule") >= 1
+    assert "Stigma" in svg and "follow-up ~6 months" in svg
+
+
+def test_trajectory_chart_layers_the_pooled_model(changes):
+    pooled = changes.assign(series="All cohorts (model)", mean_diff=changes["mean_diff"] / 2)
+    both = pd.concat([changes.assign(series="This cohort"), pooled], ignore_index=True)
+    chart = charts.trajectory_chart(both, series="series")
+    svg = render(chart)
+    assert drawn(svg) == 8
+    assert "All cohorts (model)" in svg
+    # a point without an interval is still drawn, its interval left out
+    gaps = changes.assign(ci_low=[np.nan, -0.6, 0.1, -0.2])
+    svg = render(charts.trajectory_chart(gaps))
+    assert drawn(svg) == 4
+    assert drawn(svg, "rule") == drawn(render(charts.trajectory_chart(changes)), "rule") - 1

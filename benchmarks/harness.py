@@ -1,0 +1,158 @@
+"""What the web benchmarks share, without pytest: a database built by the migrations, the app
+under real gunicorn (the deployed settings in gunicorn.conf.py) on 127.0.0.1, officers walking
+the real survey path, and small timing helpers.
+
+The gunicorn helper mirrors tests/servers.py's, but can serve `benchmarks/bench_wsgi.py`: the
+real app plus one bare route, so that both are measured against the same server in the same run.
+"""
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import sqlalchemy as sa  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from survey import create_app, services  # noqa: E402
+from survey.bank import current_bank, linkage_elements  # noqa: E402
+from survey.extensions import db  # noqa: E402
+from tests.servers import Browser, free_port, stop  # noqa: E402,F401  (no pytest in there)
+
+SECRET = "bench-secret"
+LINKAGE_SECRET = "bench-linkage-secret"
+
+
+def say(*parts) -> None:
+    """Progress: long runs print each step as it starts."""
+    print(*parts, flush=True)
+
+
+def database_urls(given: str | None, tmp: Path) -> list[tuple[str, str]]:
+    """(engine name, URL): SQLite in `tmp`, and PostgreSQL when a URL is given or set in
+    BENCH_DATABASE_URL or TEST_DATABASE_URL (that database is emptied)."""
+    urls = [("SQLite", f"sqlite:///{tmp / 'bench.db'}")]
+    pg = given or os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    if pg:
+        urls.append(("PostgreSQL", pg))
+    return urls
+
+
+def make_app(url: str):
+    return create_app({"SECRET_KEY": SECRET, "LINKAGE_SECRET": LINKAGE_SECRET,
+                       "SQLALCHEMY_DATABASE_URI": url, "SESSION_COOKIE_SECURE": False,
+                       "REMEMBER_COOKIE_SECURE": False})
+
+
+@contextmanager
+def migrated_database(url: str):
+    """An app on the emptied database `url`, built by the migrations; emptied afterwards."""
+    app = make_app(url)
+    with app.app_context():
+        _empty()
+        upgrade()
+        db.session.remove()
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.session.remove()
+            _empty()
+            db.engine.dispose()
+
+
+def _empty():
+    db.drop_all()
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def open_training_wave(app, agency_name: str = "Benchmark Police Department") -> str:
+    """An agency with a class whose before-training survey is open; returns its join code."""
+    import datetime as dt
+    with app.app_context():
+        agency = services.get_or_create_agency(agency_name)
+        cohort = services.create_cohort(agency, name="Benchmark class",
+                                        held_on=dt.date.today(), trainer=None,
+                                        topics=["science_of_addiction"])
+        services.open_wave(cohort.waves[0], hours=24)
+        db.session.commit()
+        code = cohort.waves[0].join_code
+        db.session.remove()
+    return code
+
+
+@contextmanager
+def gunicorn(database_url: str, workers: int = 4, app: str = "bench_wsgi:app"):
+    """Gunicorn with the deployed settings, serving `app` from benchmarks/; yields the port."""
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+           "LINKAGE_SECRET": LINKAGE_SECRET, "SESSION_COOKIE_SECURE": "0",
+           "WEB_CONCURRENCY": str(workers)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
+         f"127.0.0.1:{port}", "--backlog", "2048", "--pythonpath", str(ROOT / "benchmarks"),
+         app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True)
+    try:
+        for _ in range(400):
+            try:
+                Browser(port).request("GET", "/auth/login")
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield port
+    finally:
+        stop(process)
+
+
+def answers(n: int) -> dict[str, str]:
+    """A full training survey's answers, varied per officer."""
+    return {f"q_{item.code}": str(1 + (n + i) % 5)
+            for i, item in enumerate(current_bank().instrument_items("training"))}
+
+
+def linkage(n: int) -> dict[str, str]:
+    """A personal code: the first choice of each element, shifted per officer."""
+    code = {}
+    for i, element in enumerate(linkage_elements()):
+        values = [value for value, _ in element.choices]
+        code[element.code] = values[(n + i) % len(values)]
+    return code
+
+
+def officer_at_questions(port: int, code: str, n: int) -> Browser:
+    """One officer's real path up to the questions: the join page and its form, the notice,
+    the personal-code page and its form (every second officer skips it), the questions page.
+    Returns the officer's browser, holding the session cookie and the page's CSRF token."""
+    officer = Browser(port)
+    officer.request("GET", "/")
+    status, location, _ = officer.request("POST", "/", {"csrf_token": officer.token,
+                                                        "code": code.lower()})
+    assert status == 302 and location.endswith(f"/s/{code}"), (status, location)
+    assert officer.request("GET", f"/s/{code}")[0] == 200
+    officer.request("GET", f"/s/{code}/code")
+    form = {"csrf_token": officer.token, "skip": "1"} if n % 2 else {
+        "csrf_token": officer.token, "proceed": "1", **linkage(n)}
+    assert officer.request("POST", f"/s/{code}/code", form)[0] == 302
+    status, _, page = officer.request("GET", f"/s/{code}/questions")
+    assert status == 200 and "Send my answers" in page, status
+    return officer
+
+
+def percentile(values, p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * p))]
+
+
+def median(values) -> float:
+    return statistics.median(values)

@@ -1,0 +1,397 @@
+"""Accessibility in a real browser (Debian's Chromium, no network beyond 127.0.0.1).
+
+1. An automated WCAG 2.1 A/AA audit with axe-core (shipped by the `axe-playwright-python`
+   package, injected with `page.evaluate` because the app's Content-Security-Policy blocks
+   script tags from elsewhere) of every page an officer meets, on a 375 x 667 phone, and of the
+   main staff pages on a desktop. No violation of impact "serious" or "critical" is allowed;
+   axe's color-contrast rule is among those run, so text contrast is checked on every page.
+2. The survey, from the join code to the thank-you page, with the keyboard alone (Tab, Space,
+   arrow keys, Enter and typing, no mouse), with a visible focus indicator on every stop.
+3. Touch targets on the phone (see `test_touch_targets_on_officer_pages`).
+
+Screenshots of every audited page go to test-artifacts/a11y-*.png.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import importlib.resources
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from survey.bank import current_bank, linkage_elements
+from survey.extensions import db
+from survey.models import Answer, Cohort, Item, Response, Wave, WaveKind
+from tests.browsing import (BROWSER_MARKS, DESKTOP, PHONE, browser, context,  # noqa: F401
+                            serve, shot)
+from tests.conftest import fresh_database, make_agency, make_cohort
+
+pytestmark = BROWSER_MARKS
+
+AXE_SOURCE = (importlib.resources.files("axe_playwright_python") / "axe.min.js").read_text()
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+BLOCKING = ("serious", "critical")
+
+AXE_RUN = """async (tags) => {
+  const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});
+  const brief = (v) => ({id: v.id, impact: v.impact, help: v.help, url: v.helpUrl,
+    nodes: v.nodes.map((n) => ({target: n.target.join(' '), summary: n.failureSummary || ''}))});
+  return {version: axe.version, violations: r.violations.map(brief),
+          ran: [...r.passes, ...r.violations, ...r.incomplete].map((v) => v.id)};
+}"""
+
+
+def axe(page) -> dict:
+    """Runs axe-core's WCAG 2.1 A/AA rules on the page as it stands."""
+    if not page.evaluate("typeof window.axe === 'object'"):
+        page.evaluate(AXE_SOURCE)
+    return page.evaluate(AXE_RUN, AXE_TAGS)
+
+
+def describe(name, violations) -> str:
+    lines = [f"{name}:"]
+    for v in violations:
+        lines.append(f"  [{v['impact']}] {v['id']}: {v['help']} ({v['url']})")
+        for node in v["nodes"][:8]:
+            summary = " ".join(node["summary"].split())[:300]
+            lines.append(f"      {node['target']}  {summary}")
+        if len(v["nodes"]) > 8:
+            lines.append(f"      ... and {len(v['nodes']) - 8} more")
+    return "\n".join(lines)
+
+
+class Audit:
+    """Audits each page it is shown; fails once at the end, listing every page's problems."""
+
+    def __init__(self, prefix):
+        self.prefix, self.failures, self.pages = prefix, [], []
+
+    def __call__(self, page, name):
+        wait_for_charts(page)
+        result = axe(page)
+        assert result["version"].startswith("4."), result["version"]
+        assert "color-contrast" in result["ran"], f"{name}: axe's color-contrast rule did not run"
+        blocking = [v for v in result["violations"] if v["impact"] in BLOCKING]
+        if blocking:
+            self.failures.append(describe(name, blocking))
+        others = [v for v in result["violations"] if v["impact"] not in BLOCKING]
+        if others:  # reported, not failed: shown with -rP or when something else fails
+            print(describe(f"{name} (minor or moderate, not failing)", others))
+        shot(page, f"a11y-{self.prefix}-{name}")
+        self.pages.append(name)
+
+    def check(self):
+        assert not self.failures, ("axe-core found serious or critical WCAG 2.1 AA violations\n"
+                                   + "\n".join(self.failures))
+
+
+def wait_for_charts(page):
+    """Pages with charts are audited as drawn in the browser (the live SVG), not the fallback."""
+    charts = page.locator("script.chart-spec").count()
+    if charts:
+        page.wait_for_function(f"document.querySelectorAll('.chart-live svg').length >= {charts}",
+                               timeout=20000)
+
+
+# --- The data: the demo agency (cohorts with answers, three years of pulses), on a real server.
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    from survey import demo
+    path = tmp_path_factory.mktemp("a11y") / "demo.db"
+    with fresh_database(f"sqlite:///{path}") as app:
+        with app.app_context():
+            agency = demo.load()
+            now = dt.datetime.now(dt.timezone.utc)
+            waves = db.session.scalars(sa.select(Wave).where(Wave.agency_id == agency.id)).all()
+            open_training = next(w for w in waves if w.kind is WaveKind.PRE
+                                 and w.status(now).value == "open")
+            open_pulse = next((w for w in waves if w.kind is WaveKind.PULSE
+                               and w.status(now).value == "open"), None)
+            closed = next(w for w in waves if w.kind is WaveKind.POST
+                          and w.status(now).value == "closed")
+            reported = db.session.scalar(sa.select(Cohort).where(
+                Cohort.agency_id == agency.id, Cohort.name == demo.COHORTS[0].name))
+            facts = {"code": open_training.join_code, "closed": closed.join_code,
+                     "pulse": open_pulse.join_code if open_pulse else None,
+                     "results": agency.results_token, "cohort": reported.id,
+                     "room": open_training.id, "password": demo.PASSWORD}
+        with serve(app) as base:
+            yield {"base": base, **facts}
+
+
+def officer_pages(browser, site, visit):
+    """Walks every page an officer can meet on a phone, calling `visit(page, name)` on each."""
+    ctx = context(browser, **PHONE)
+    page = ctx.new_page()
+    base, code = site["base"], site["code"]
+    page.goto(f"{base}/")
+    visit(page, "join")
+    page.fill("#code", "ZZZ-ZZZ")
+    page.get_by_role("button", name="Start the survey").click()
+    page.locator("#code-error").wait_for()
+    visit(page, "join-error")
+    page.goto(f"{base}/s/ZZZZZZ")
+    visit(page, "join-unknown-link")
+    page.goto(f"{base}/s/{site['closed']}")
+    visit(page, "survey-closed")
+    page.goto(f"{base}/s/{code}")
+    visit(page, "notice")
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("heading", name="Your personal code").wait_for()
+    visit(page, "linkage-code")
+    page.get_by_role("button", name="Skip this step").click()
+    page.get_by_role("heading", name="Your views").wait_for()
+    visit(page, "questions")
+    items = current_bank().instrument_items("training")
+    for item in items[:-3]:
+        page.locator(f"label[for='q_{item.code}-3']").click()
+    page.get_by_role("button", name="Send my answers").click()
+    page.get_by_text("3 statements still need an answer").wait_for()
+    visit(page, "questions-missing")
+    for item in items[-3:]:
+        page.locator(f"label[for='q_{item.code}-1']").click()
+    page.get_by_role("button", name="Send my answers").click()
+    page.get_by_text("Your answers are in").wait_for()
+    visit(page, "thanks")
+    page.get_by_role("link", name=re.compile("See what officers across the agency")).click()
+    page.get_by_role("heading", name=re.compile("What officers said")).wait_for()
+    visit(page, "results")
+    page.goto(f"{base}/privacy")
+    visit(page, "privacy")
+    if site["pulse"]:  # the pulse adds optional unit and shift questions
+        page.goto(f"{base}/s/{site['pulse']}")
+        page.get_by_role("link", name="Continue").click()
+        page.get_by_role("heading", name="Your views").wait_for()
+        visit(page, "pulse-questions")
+    ctx.close()
+
+
+def staff_pages(browser, site, visit):
+    """Walks the main staff pages on a desktop, signed in as the demo administrator."""
+    ctx = context(browser, **DESKTOP)
+    page = ctx.new_page()
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    base = site["base"]
+    page.goto(f"{base}/auth/login")
+    visit(page, "login")
+    page.fill("#email", "admin@demo.example.org")
+    page.fill("#password", site["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Training classes").wait_for()
+    visit(page, "trainer-index")
+    for name, path in [
+            ("cohort", f"/trainer/cohorts/{site['cohort']}"),
+            ("new-cohort", "/trainer/cohorts/new"),
+            ("room", f"/trainer/waves/{site['room']}/room"),
+            ("report", f"/trainer/cohorts/{site['cohort']}/report"),
+            ("compare", "/trainer/compare"),
+            ("dashboard", "/leadership/"),
+            ("pulses", "/leadership/pulses"),
+            ("tracker", "/leadership/tracker"),
+            ("tracker-step", "/leadership/tracker/kotter_6_quick_wins"),
+            ("figures", "/leadership/figures")]:
+        reply = page.goto(f"{base}{path}")
+        assert reply.status == 200, (name, reply.status)
+        visit(page, name)
+    assert not errors, errors
+    ctx.close()
+
+
+def test_officer_pages_pass_axe_on_a_phone(browser, site):
+    audit = Audit("officer")
+    officer_pages(browser, site, audit)
+    assert len(audit.pages) >= 11, audit.pages
+    audit.check()
+
+
+def test_staff_pages_pass_axe_on_a_desktop(browser, site):
+    audit = Audit("staff")
+    staff_pages(browser, site, audit)
+    assert len(audit.pages) == 12, audit.pages
+    audit.check()
+
+
+# --- Touch targets --------------------------------------------------------------------------
+
+TARGETS = """() => {
+  const found = [];
+  const width = document.documentElement.clientWidth;
+  const selector = 'a[href], button, input:not([type=hidden]), select, textarea, summary, label';
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.tagName === 'LABEL' && !el.querySelector('input')) continue;  // a caption, not a target
+    if (el.matches('input[type=radio], input[type=checkbox]') && el.closest('label')) continue;
+    const style = getComputedStyle(el);
+    if (style.visibility === 'hidden' || style.display === 'none') continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width || !box.height || box.right <= 0 || box.left >= width) continue;
+    const inline = el.tagName === 'A' && style.display === 'inline';
+    const parts = inline ? [...el.getClientRects()] : [box];
+    const label = el.tagName === 'SELECT' ? el.name : (el.innerText || el.value || el.name || '');
+    found.push({what: el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') +
+                      ' "' + label.trim().slice(0, 40) + '"',
+                inline, width: Math.max(...parts.map((r) => r.width)),
+                height: Math.min(...parts.map((r) => r.height))});
+  }
+  return found;
+}"""
+
+
+def test_touch_targets_on_officer_pages(browser, site):
+    """Every interactive element of every officer page, measured on a 375 x 667 phone.
+
+    Buttons, button-like links, form fields and answer options (the whole label, which is the
+    tappable area of its radio button) must be at least 44 x 44 CSS px: WCAG 2.5.5 Target Size
+    (Enhanced, AAA), the size the survey promises officers on a phone. Inline text links inside
+    a sentence must be at least 24 x 24 CSS px (each line of a wrapped link): WCAG 2.2's 2.5.8
+    Target Size (Minimum, AA), which exempts such links, but a larger tap area costs nothing.
+    The "Skip to content" link is left out while it sits off-screen (it appears on keyboard
+    focus, where size is not at stake).
+    """
+    small = []
+
+    def measure(page, name):
+        for t in page.evaluate(TARGETS):
+            need = 24 if t["inline"] else 44
+            if t["width"] < need - 0.5 or t["height"] < need - 0.5:
+                small.append(f"{name}: {t['what']} is {t['width']:.1f} x {t['height']:.1f} px "
+                             f"(needs {need} x {need})")
+    officer_pages(browser, site, measure)
+    assert not small, "touch targets too small on a phone:\n" + "\n".join(small)
+
+
+# --- The keyboard alone ---------------------------------------------------------------------
+
+FOCUS = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const channels = (c) => (c.match(/[\\d.]+/g) || []).slice(0, 4).map(Number);
+  const luminance = (c) => {
+    const [r, g, b] = channels(c).map((v) => v / 255)
+      .map((v) => v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const contrast = (a, b) => {
+    const [x, y] = [luminance(a), luminance(b)].sort((p, q) => q - p);
+    return (x + 0.05) / (y + 0.05);
+  };
+  let behind = 'rgb(255, 255, 255)';
+  for (let n = el.parentElement; n; n = n.parentElement) {
+    const bg = getComputedStyle(n).backgroundColor;
+    const c = channels(bg);
+    if (c.length === 3 || (c.length === 4 && c[3] > 0)) { behind = bg; break; }
+  }
+  const s = getComputedStyle(el);
+  const outline = s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0 &&
+    !(channels(s.outlineColor).length === 4 && channels(s.outlineColor)[3] === 0);
+  const shadows = s.boxShadow === 'none' ? [] :
+    [...s.boxShadow.matchAll(/rgba?\\([^)]*\\)[^,]*?(-?[\\d.]+px ?){3,4}/g)]
+      .filter((m) => !m[0].includes('rgba(0, 0, 0, 0)'));
+  const colours = [];
+  if (outline) colours.push(s.outlineColor);
+  for (const m of shadows) colours.push(m[0].match(/rgba?\\([^)]*\\)/)[0]);
+  const opaque = colours.filter((c) => channels(c).length === 3 || channels(c)[3] > 0);
+  const label = el.tagName === 'SELECT' ? el.value : (el.innerText || el.value || '');
+  return {what: el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+                (el.name ? '[' + el.name + ']' : '') + ' "' + label.trim().slice(0, 30) + '"',
+          tag: el.tagName, type: el.type || '', name: el.name || '', id: el.id,
+          text: (el.innerText || el.value || '').trim(), outline, shadow: shadows.length > 0,
+          contrast: Math.max(0, ...opaque.map((c) => contrast(c, behind)))};
+}"""
+
+
+class Keyboard:
+    """Tab, Space, arrows and Enter only, checking the focus indicator at every stop."""
+
+    def __init__(self, page):
+        self.page, self.stops, self.invisible = page, 0, []
+
+    def focused(self):
+        return self.page.evaluate(FOCUS)
+
+    def tab_to(self, wanted, limit=60):
+        """Tabs until `wanted(focused element)` holds; returns that element's description."""
+        for _ in range(limit):
+            self.page.keyboard.press("Tab")
+            now = self.focused()
+            if now is None:
+                continue
+            self.stops += 1
+            if not (now["outline"] or now["shadow"]) or now["contrast"] < 3:
+                self.invisible.append(f"{now['what']}: outline {now['outline']}, box-shadow "
+                                      f"{now['shadow']}, contrast {now['contrast']:.2f}:1")
+            if wanted(now):
+                return now
+        raise AssertionError(f"Tab never reached the element wanted (last: {now})")
+
+
+@pytest.fixture
+def survey_site(database_url):
+    """One agency with an open before-training survey, on SQLite and (when set) PostgreSQL."""
+    with fresh_database(database_url) as app:
+        with app.app_context():
+            wave = make_cohort(make_agency("Keyboard PD")).waves[0]
+            facts = {"code": wave.join_code, "wave_id": wave.id}
+        with serve(app) as base:
+            yield {"app": app, "base": base, **facts}
+
+
+def test_the_survey_with_the_keyboard_alone_on_a_phone(browser, survey_site):
+    app, base, code = survey_site["app"], survey_site["base"], survey_site["code"]
+    ctx = context(browser, **PHONE)
+    page = ctx.new_page()
+    keys = Keyboard(page)
+    page.goto(f"{base}/")
+
+    keys.tab_to(lambda e: e["id"] == "code")
+    page.keyboard.type(f"{code[:3].lower()} {code[3:].lower()}")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Before you start").wait_for()
+
+    keys.tab_to(lambda e: e["tag"] == "A" and e["text"] == "Continue")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Your personal code").wait_for()
+
+    for element in linkage_elements():  # each code question: a few presses of the down arrow
+        keys.tab_to(lambda e, name=element.code: e["tag"] == "SELECT" and e["name"] == name)
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("ArrowDown")
+    chosen = page.evaluate("[...document.querySelectorAll('form.linkage select')]"
+                           ".map((s) => s.value)")
+    assert all(chosen), f"the arrow keys did not choose an answer: {chosen}"
+    keys.tab_to(lambda e: e["tag"] in ("BUTTON", "INPUT") and e["text"] == "Continue")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Your views").wait_for()
+
+    items = current_bank().instrument_items("training")
+    wanted = {item.code: 1 + (n % 5) for n, item in enumerate(items)}
+    for item in items:
+        # Tab enters the statement's group on its first option; Space picks it; each arrow
+        # press moves to (and picks) the next option.
+        keys.tab_to(lambda e, name=f"q_{item.code}": e["type"] == "radio" and e["name"] == name)
+        page.keyboard.press("Space")
+        for _ in range(wanted[item.code] - 1):
+            page.keyboard.press("ArrowDown")
+    assert page.locator("#progress").inner_text() == f"{len(items)} of {len(items)} answered"
+    keys.tab_to(lambda e: e["tag"] == "BUTTON" and e["text"] == "Send my answers")
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Thank you. Your answers are in.").wait_for()
+    ctx.close()
+
+    assert keys.stops >= len(items) + 8
+    assert not keys.invisible, ("focus not visible (no outline or box-shadow with 3:1 contrast "
+                                "against what is behind it):\n" + "\n".join(keys.invisible))
+    in_wave = Response.wave_id == survey_site["wave_id"]
+    with app.app_context():
+        stored = db.session.execute(
+            sa.select(Item.code, Answer.value).join(Item, Item.id == Answer.item_id)
+            .join(Response, Response.id == Answer.response_id).where(in_wave)).all()
+        responses = db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                                      .where(in_wave))
+        linked = db.session.scalar(sa.select(Response.linkage).where(in_wave))
+        db.session.remove()
+    assert responses == 1
+    assert dict(stored) == wanted
+    assert linked, "the personal code chosen with the arrow keys was not kept"
