@@ -114,9 +114,9 @@ def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
     intervals of :math:`d_{av}` and :math:`g_{av}` both treat the two waves as two samples of
     :math:`n`: :math:`\\pm t_{2n-2}\\, se` with :math:`se = \\sqrt{2/n + d^2/(4n)}` (Hedges & Olkin
     1985, the two-sample formula of pingouin's ``compute_esci``). That ignores the before-after
-    correlation, so when :math:`r > 0` these intervals are wider than exact ones (conservative);
-    one method for both keeps them comparable. :math:`d_z` exceeds :math:`d_{av}` when
-    :math:`r > .5`: read ``r`` beside them.
+    correlation, so for :math:`r > 0` and effects of ordinary size these intervals are wider
+    than ones that use it (conservative); one method for both keeps them comparable.
+    :math:`d_z` exceeds :math:`d_{av}` when :math:`r > .5`: read ``r`` beside them.
 
     Wilcoxon: scipy's signed-rank test, zero differences dropped (``zero_method="wilcox"``),
     exact for n <= 50 without ties, else the normal approximation without continuity
@@ -316,9 +316,10 @@ def partially_overlapping_change(scores: pd.DataFrame, *, before="pre", after="p
     and the package write :math:`\\bar x_1 - \\bar x_2`; here the sign is after minus before.
 
     Without unpaired responses :math:`T_{new2}` is the paired t-test; without pairs it is
-    Welch's test (and :math:`T_{new1}` Student's): the tests check both against scipy. The R
-    package refuses fewer than two pairs; here fewer than two pairs give :math:`r = 0`, which
-    changes nothing when there are none.
+    Welch's test (and :math:`T_{new1}` Student's): the tests check both against scipy, the
+    formula step by step on pingouin's data, and the package's documented example (p = .026
+    with ``var.equal=TRUE``). The R package refuses fewer than two pairs; here fewer than two
+    pairs give :math:`r = 0`, which changes nothing when there are none.
 
     Missing data: a linked officer whose score is missing in one wave, or who is linked in only
     one of the two waves, counts as an unpaired response of the wave where the score is present.

@@ -22,15 +22,16 @@ CHANGE_CATEGORIES = ("higher", "none", "lower")
 SD_SOURCES = ("linked officers' before scores", "reference")
 
 
-def _per_construct(values, constructs: list, what: str) -> pd.Series:
-    """A float per construct from a number, a dict or a Series; missing constructs refused."""
+def _per_construct(values, constructs: list, what: str, required: bool = True) -> pd.Series:
+    """A float per construct from a number, a dict or a Series; absent constructs refused when
+    `required`, else NaN."""
     if values is None:
         return pd.Series(np.nan, index=pd.Index(constructs, name="construct"), dtype=float)
     if np.isscalar(values):
         return pd.Series(float(values), index=pd.Index(constructs, name="construct"))
     series = pd.Series(values, dtype=float)
     absent = [c for c in constructs if c not in series.index]
-    if absent:
+    if absent and required:
         raise ValueError(f"{what} gives no value for the construct(s) "
                          f"{', '.join(map(str, absent))}")
     return series.reindex(constructs).rename_axis("construct")
@@ -54,16 +55,17 @@ def _reliabilities(reliability, source, constructs: list) -> tuple[pd.Series, pd
     return values, labels.rename_axis("construct")
 
 
-def _parameters(pairs: pd.DataFrame, reliability, source, sd_before, confidence: float,
+def _parameters(pairs: pd.DataFrame, reliability, source, sd_before, z: float,
                 constructs: list) -> pd.DataFrame:
     """Per construct: n, reliability, its source, SD of the before scores, S_diff, threshold."""
     r_xx, labels = _reliabilities(reliability, source, constructs)
-    reference = _per_construct(sd_before, constructs, "sd_before")
+    reference = _per_construct(sd_before, constructs, "sd_before", required=False)
+    if (reference <= 0).any():
+        raise ValueError("sd_before must be positive")
     grouped = pairs.groupby("construct")["score_before"]
     n = grouped.size().reindex(constructs, fill_value=0)
     own_sd = grouped.std(ddof=1).reindex(constructs)
     sd = reference.where(reference.notna(), own_sd)
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
     se_meas = sd * np.sqrt(1 - r_xx)
     s_diff = np.sqrt(2) * se_meas
     return pd.DataFrame({
@@ -94,8 +96,9 @@ def reliable_change_scores(scores: pd.DataFrame, reliability, *, before="pre", a
     confidence : float
         Sets :math:`z = \\Phi^{-1}(1 - (1 - \\text{confidence})/2)`: 1.959964 for 0.95.
     sd_before : float, dict or Series, optional
-        A reference SD of before scores per construct (e.g. from a norm sample); by default the
-        SD of the linked officers' before scores (see :func:`reliable_change`).
+        A reference SD of before scores per construct (e.g. from a norm sample); constructs
+        without one use the SD of the linked officers' before scores (see
+        :func:`reliable_change`).
 
     Returns
     -------
@@ -120,12 +123,12 @@ def _classify(scores, reliability, source, before, after, wave_col, subject, con
     constructs = _constructs(scores, constructs)
     pairs = _pairs(scores, before, after, wave_col, subject)
     pairs = pairs.loc[pairs["construct"].isin(constructs)]
-    params = _parameters(pairs, reliability, source, sd_before, confidence, constructs)
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    params = _parameters(pairs, reliability, source, sd_before, z, constructs)
     out = pairs[["construct", subject, "score_before", "score_after"]].reset_index(drop=True)
     out["diff"] = out["score_after"] - out["score_before"]
     s_diff = out["construct"].map(params["s_diff"])
     out["rci"] = out["diff"] / s_diff.where(s_diff > 0)
-    z = stats.norm.ppf(1 - (1 - confidence) / 2)
     out["change"] = pd.Series(np.select([out["rci"] > z, out["rci"] < -z], ["higher", "lower"],
                                         "none"), dtype=object).where(out["rci"].notna())
     return out.sort_values(["construct", subject], ignore_index=True), params
@@ -159,7 +162,7 @@ def reliable_change(scores: pd.DataFrame, reliability, *, before="pre", after="p
         * ``z``: the critical value used
         * ``threshold``: the smallest reliable change in scale points, :math:`z\\, S_{diff}`
         * ``n_higher``, ``n_none``, ``n_lower``: officers reliably higher after, within error,
-          reliably lower
+          reliably lower (nullable integers)
         * ``share_higher``, ``share_none``, ``share_lower``: the same divided by ``n``
 
     Notes

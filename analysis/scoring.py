@@ -6,7 +6,8 @@ import pandas as pd
 
 from ._utils import ITEM_COLUMNS, check_columns
 
-__all__ = ["reverse_key", "scale_scores", "item_distribution", "RESPONSE_COLUMNS"]
+__all__ = ["reverse_key", "scale_scores", "item_distribution", "common_items",
+           "RESPONSE_COLUMNS"]
 
 #: Columns that describe a response rather than an answer; carried into scale scores.
 RESPONSE_COLUMNS = ("response_id", "wave", "wave_kind", "followup_days", "cohort", "linkage_key")
@@ -156,3 +157,38 @@ def item_distribution(data: pd.DataFrame, items: pd.DataFrame, *, by: str = "wav
     out["n_item"] = out.groupby([by, "item"])["n"].transform("sum")
     out["share"] = out["n"] / out["n_item"].where(out["n_item"] > 0)
     return out
+
+
+def common_items(offered: pd.DataFrame, *, by: str = "wave") -> pd.DataFrame:
+    """Which items to score so that scales compare like with like across survey versions.
+
+    Parameters
+    ----------
+    offered : DataFrame
+        One row per item each group offered: `by`, ``item``, ``construct``.
+    by : str
+        The groups compared (waves, or cohorts).
+
+    Returns
+    -------
+    DataFrame
+        One row per construct: ``items`` (the sorted items every group that asked the
+        construct offered), ``n_items_all`` (items offered by any such group) and ``changed``
+        (True when the groups did not all offer the same items).
+
+    Notes
+    -----
+    A scale score is the mean of its items (:func:`scale_scores`), so a scale whose items
+    changed between versions is only comparable on the items the versions share. A construct
+    no group shares an item of gets an empty ``items`` list. Groups that did not ask a
+    construct at all do not restrict it.
+    """
+    check_columns(offered, (by, "item", "construct"), "offered")
+    rows = []
+    for construct, part in offered.groupby("construct", sort=True):
+        sets = [set(g["item"]) for _, g in part.groupby(by)]
+        shared = set.intersection(*sets)
+        every = set.union(*sets)
+        rows.append({"construct": construct, "items": sorted(shared),
+                     "n_items_all": len(every), "changed": shared != every})
+    return pd.DataFrame(rows, columns=["construct", "items", "n_items_all", "changed"])

@@ -152,17 +152,17 @@ def _fit(part: pd.DataFrame, with_cohort: bool, confidence: float):
     formula = "score ~ C(time, Treatment('t0'))" + (" + C(cohort)" if with_cohort else "")
     model = smf.mixedlm(formula, part, groups=part["officer"])
     info = {"var_officer": np.nan, "var_residual": np.nan, "converged": False}
+    fit, failure = None, []
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             fit = model.fit(reml=True, method=["bfgs", "cg"], gtol=1e-8)
         except np.linalg.LinAlgError as err:
-            fit, caught = None, [*caught, warnings.WarningMessage(
-                f"model could not be fitted: {err}", ConvergenceWarning, "", 0)]
-    notes = [w for w in caught if issubclass(w.category, ModelWarning)]
+            failure = [f"the model could not be fitted: {err}"]
     for other in (w for w in caught if not issubclass(w.category, ModelWarning)):
         warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-    info["fit_warning"] = "; ".join(dict.fromkeys(str(w.message) for w in notes))
+    notes = [w for w in caught if issubclass(w.category, ModelWarning)]
+    info["fit_warning"] = "; ".join(dict.fromkeys([str(w.message) for w in notes] + failure))
     if fit is None:
         return pd.DataFrame(columns=["mean_diff", "se", "ci_low", "ci_high", "p_val"]), info
     info.update(var_officer=float(fit.cov_re.iloc[0, 0]), var_residual=float(fit.scale),
@@ -210,8 +210,10 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
         * ``n_officers``, ``n_obs``: officers and observations in the model
         * ``var_officer``, ``var_residual``: the variance components :math:`\\tau^2`,
           :math:`\\sigma^2`
-        * ``converged``: False when the optimiser did not converge or statsmodels warned
-          (``ConvergenceWarning``, e.g. a variance on the boundary)
+        * ``converged``: False when the optimiser did not converge, statsmodels warned
+          (``ConvergenceWarning``, e.g. a variance on the boundary) or the model could not be
+          fitted (estimates NaN). Estimates of a fit that did not converge are kept for
+          diagnosis only: do not show them.
         * ``fit_warning``: statsmodels' warnings, ``""`` if none
         * ``model``: the model in words, to print under the chart
 

@@ -3,9 +3,11 @@
     .venv/bin/python benchmarks/burst.py [--officers 500] [--database postgresql+psycopg://...]
 
 Against the real app under gunicorn on 127.0.0.1 (SQLite in a temporary folder by default, or the
-database given, which is emptied first). Prints p50/p99 latency, 5xx and lost responses, and the
-same burst against a bare Flask route served by the same gunicorn settings, measured in the same
-run (targets: p99 < 300 ms, none lost). Progress is printed as sessions are prepared.
+database given, which is emptied first). Each officer first walks the real path (join page,
+notice, personal code, questions page). Prints p50/p99 latency, 5xx and lost responses, and the
+same burst against the bare route of benchmarks/bench_wsgi.py, served by the same gunicorn
+server, measured in the same run (targets: p99 < 300 ms, none lost). Progress is printed as
+sessions are prepared. benchmarks/speed.py runs this on each engine.
 """
 from __future__ import annotations
 
@@ -17,16 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import sqlalchemy as sa  # noqa: E402
-from flask_migrate import upgrade  # noqa: E402
-
-from survey.extensions import db  # noqa: E402
-from survey.models import Response  # noqa: E402
-from tests.conftest import fresh_database, make_agency, make_cohort  # noqa: E402
-from tests.servers import Browser, free_port, gunicorn  # noqa: E402
-from tests.test_load import answers  # noqa: E402
+from harness import (Browser, answers, gunicorn, migrated_database,  # noqa: E402
+                     officer_at_questions, open_training_wave, say, stored_answers)
 
 
 def fire(officers, send):
@@ -51,13 +47,37 @@ def fire(officers, send):
 
 
 def summary(name, results):
+    """Prints and returns (p50 ms, p99 ms, ok, 5xx or refused)."""
     times = sorted(t for _, t in results)
     ok = sum(1 for s, _ in results if s in (200, 302))
     errors = sum(1 for s, _ in results if s is None or s >= 500)
+    p50 = statistics.median(times) * 1000
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))] * 1000
-    print(f"{name:44} ok {ok:4}  5xx/refused {errors:3}  p50 {statistics.median(times) * 1000:7.0f} "
-          f"ms  p99 {p99:7.0f} ms")
-    return p99
+    say(f"    {name:40} ok {ok:4}  5xx/refused {errors:3}  p50 {p50:7.0f} ms  p99 {p99:7.0f} ms")
+    return p50, p99, ok, errors
+
+
+def run(url: str, officers: int = 500) -> dict:
+    """The burst on the (emptied) database `url`; returns its figures."""
+    with migrated_database(url) as app:
+        code = open_training_wave(app)
+        say(f"    database: {url.split('@')[-1]}; {officers} officers")
+        with gunicorn(url, workers=4) as port:
+            ready = []
+            for n in range(officers):
+                ready.append(officer_at_questions(port, code, n))
+                if (n + 1) % 100 == 0:
+                    say(f"    {n + 1} officers have the survey open")
+            bare = fire(ready, lambda i: Browser(port).request("GET", "/bench/bare")[0])
+            survey = fire(ready, lambda i: ready[i].send(code, answers(i))[0])
+        bare_p50, bare_p99, _, _ = summary("bare route (GET /bench/bare), same burst", bare)
+        p50, p99, ok, errors = summary("survey submit, same burst", survey)
+        stored = stored_answers(app, code)
+    lost = officers - stored
+    say(f"    stored {stored} of {officers}; lost {lost}; p99 ratio submit/bare "
+        f"{p99 / bare_p99:.1f}x (target: p99 < 300 ms, none lost)")
+    return {"p50": p50, "p99": p99, "bare_p50": bare_p50, "bare_p99": bare_p99, "ok": ok,
+            "errors": errors, "stored": stored, "lost": lost}
 
 
 def main():
@@ -66,31 +86,7 @@ def main():
     parser.add_argument("--database", default=None)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = args.database or f"sqlite:///{Path(tmp) / 'burst.db'}"
-        with fresh_database(url, create_tables=False) as app:
-            app.config["SECRET_KEY"] = "load-test-secret"
-            with app.app_context():
-                upgrade()
-                code = make_cohort(make_agency()).waves[0].join_code
-                db.session.remove()
-            port = free_port()
-            print(f"database: {url.split('@')[-1]}; {args.officers} officers")
-            with gunicorn(url, port, workers=4):
-                officers = []
-                for n in range(args.officers):
-                    officers.append(Browser(port).ready(code))
-                    if (n + 1) % 100 == 0:
-                        print(f"  {n + 1} officers have the survey open")
-                bare = fire(officers, lambda i: Browser(port).request("GET", "/privacy")[0])
-                survey = fire(officers, lambda i: officers[i].send(code, answers(i))[0])
-            bare_p99 = summary("bare page (GET /privacy), same burst", bare)
-            p99 = summary("survey submit, same burst", survey)
-            with app.app_context():
-                stored = db.session.scalar(sa.select(sa.func.count()).select_from(Response))
-                db.session.remove()
-            print(f"stored {stored} of {args.officers}; lost "
-                  f"{args.officers - stored}; p99 ratio submit/bare {p99 / bare_p99:.1f}x "
-                  f"(target: p99 < 300 ms, none lost)")
+        run(args.database or f"sqlite:///{Path(tmp) / 'burst.db'}", args.officers)
 
 
 if __name__ == "__main__":

@@ -46,7 +46,10 @@ def database_urls(given: str | None, tmp: Path) -> list[tuple[str, str]]:
 
 
 def make_app(url: str):
-    return create_app({"SECRET_KEY": SECRET, "LINKAGE_SECRET": LINKAGE_SECRET,
+    # Development settings: plain http on 127.0.0.1 and SQLite behind several workers, which
+    # production refuses; nothing else differs.
+    return create_app({"SURVEY_ENV": "development", "SECRET_KEY": SECRET,
+                       "LINKAGE_SECRET": LINKAGE_SECRET,
                        "SQLALCHEMY_DATABASE_URI": url, "SESSION_COOKIE_SECURE": False,
                        "REMEMBER_COOKIE_SECURE": False})
 
@@ -90,16 +93,15 @@ def open_training_wave(app, agency_name: str = "Benchmark Police Department") ->
 
 
 @contextmanager
-def gunicorn(database_url: str, workers: int = 4, app: str = "bench_wsgi:app"):
+def gunicorn(database_url: str, workers: int = 4, app: str = "benchmarks.bench_wsgi:app"):
     """Gunicorn with the deployed settings, serving `app` from benchmarks/; yields the port."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
            "LINKAGE_SECRET": LINKAGE_SECRET, "SESSION_COOKIE_SECURE": "0",
-           "WEB_CONCURRENCY": str(workers)}
+           "SURVEY_ENV": "development", "WEB_CONCURRENCY": str(workers)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
-         f"127.0.0.1:{port}", "--backlog", "2048", "--pythonpath", str(ROOT / "benchmarks"),
-         app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+         f"127.0.0.1:{port}", "--backlog", "2048", app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
     try:
         for _ in range(400):
@@ -113,6 +115,17 @@ def gunicorn(database_url: str, workers: int = 4, app: str = "bench_wsgi:app"):
         yield port
     finally:
         stop(process)
+
+
+def stored_answers(app, code: str) -> int:
+    """Answer sheets stored for the survey with this join code."""
+    from survey.models import Response, Wave
+    with app.app_context():
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(Response)
+                              .join(Wave, Wave.id == Response.wave_id)
+                              .where(Wave.join_code == code))
+        db.session.remove()
+    return n
 
 
 def answers(n: int) -> dict[str, str]:

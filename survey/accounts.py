@@ -155,6 +155,6 @@ def create_agency(name: str, *, timezone: str, admin_email: str, admin_name: str
     agency = Agency(name=name, timezone=timezone)
     db.session.add(agency)
     db.session.flush()
-    audit(by.agency_id, by, "agency.create", name, agency_id=agency.id)
+    audit(by.agency_id, by, "agency.create", name, new_agency_id=agency.id)
     _, token = invite_staff(agency, email=admin_email, name=admin_name, role=Role.ADMIN, by=by)
     return agency, token

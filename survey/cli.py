@@ -1,6 +1,8 @@
 """Command-line tasks: accounts, demo data, the item bank, maintenance (purge, archive)."""
 from __future__ import annotations
 
+import sys
+
 import click
 import sqlalchemy as sa
 from flask import Flask
@@ -114,7 +116,7 @@ def responses_purge(agency_name, today):
             continue
         steps = len(agency_wave_ids(agency))
         with click.progressbar(length=steps, label=f"{agency.name}",
-                               file=click.get_text_stream("stderr")) as bar:
+                               file=sys.stderr) as bar:
             deleted = lifecycle.purge_expired(
                 agency, today=today.date() if today else None, progress=bar.update)
         cutoff = lifecycle.retention_cutoff(agency, today.date() if today else None)
@@ -138,7 +140,7 @@ def archive_command(output, agency_name):
     if agency is None:
         raise click.ClickException(f"No agency called {agency_name}.")
     with click.progressbar(length=lifecycle.archive_steps(agency), label="Archiving",
-                           file=click.get_text_stream("stderr")) as bar:
+                           file=sys.stderr) as bar:
         body = lifecycle.agency_archive(agency, progress=bar.update)
     services.audit(agency.id, None, "archive.write", output, bytes=len(body))
     db.session.commit()

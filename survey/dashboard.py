@@ -2,7 +2,7 @@
 figure under the minimum group size withheld (complementary cells too) before it leaves here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -14,6 +14,7 @@ from analysis.trends import control_limits, pulse_summary, trend_slope
 from .bank import current_bank, tracker_steps
 from .models import Agency, StepStatus, TrackerItem
 from .queries import cohorts_frames, program_figures, pulse_frames, pulse_list
+from .reports import like_with_like
 
 NOT_GIVEN = "Not given"
 
@@ -30,6 +31,7 @@ class Dashboard:
     milestones: pd.DataFrame      # date, label: completed culture-change steps
     figures: pd.DataFrame         # month, measure, value
     cohorts: pd.DataFrame         # cohort x construct: post-training mean, for shared scales
+    notes: list = field(default_factory=list)  # scales compared on shared statements
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -92,6 +94,8 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
         return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
                          trained)
 
+    answers, notes = like_with_like(answers, meta, list(waves["wave"]), "wave",
+                                    "pulse survey versions")
     scores = scale_scores(answers, meta)
     scores = scores.merge(answers.drop_duplicates("response_id")[["response_id", "unit",
                                                                   "shift"]], on="response_id")
@@ -127,7 +131,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
     units = _breakdown(latest_scores, "unit", names["construct_name"], k)
     shifts = _breakdown(latest_scores, "shift", names["construct_name"], k)
     return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures,
-                     trained)
+                     trained, notes)
 
 
 @dataclass

@@ -115,6 +115,18 @@ def item_metadata(instrument_ids: list[int]) -> pd.DataFrame:
                                  "text", "construct_name"])
 
 
+def offered_items(wave_ids: list[int]) -> pd.DataFrame:
+    """The items each wave's survey version offered (one query): ``wave``, ``cohort``,
+    ``item``, ``construct``."""
+    rows = db.session.execute(
+        sa.select(Wave.id, Wave.cohort_id, Item.code, Construct.code)
+        .join(InstrumentItem, InstrumentItem.instrument_id == Wave.instrument_id)
+        .join(Item, Item.id == InstrumentItem.item_id)
+        .join(Construct, Construct.id == Item.construct_id)
+        .where(Wave.id.in_(wave_ids))).all()
+    return pd.DataFrame(rows, columns=["wave", "cohort", "item", "construct"])
+
+
 @dataclass
 class CohortData:
     """One cohort's answers with linkage keys, its item metadata and how linkage went."""

@@ -17,12 +17,13 @@ from analysis.change import change_report, retention
 from analysis.compare import between_cohorts, cohort_changes
 from analysis.matching import match_summary
 from analysis.reliability import scale_alpha
-from analysis.scoring import item_distribution, scale_scores
+from analysis.scoring import common_items, item_distribution, scale_scores
 from analysis.suppression import suppress
 from analysis.trends import pulse_summary
 
+from .instruments import instrument_label
 from .models import Cohort, WaveKind
-from .queries import cohort_frames, compare_frames
+from .queries import cohort_frames, compare_frames, offered_items
 
 WAVE_ORDER = {WaveKind.PRE: 0, WaveKind.POST: 1, WaveKind.FOLLOWUP: 2}
 
@@ -64,6 +65,7 @@ def _wave_frame(cohort: Cohort, counts: pd.Series, linked: pd.Series) -> pd.Data
         "followup_days": w.followup_days, "join_code": w.join_code,
         "date": (w.opens_at.date() if w.opens_at else cohort.held_on),
         "responses": int(counts.get(w.id, 0)), "linked": int(linked.get(w.id, 0)),
+        "survey_version": instrument_label(w.instrument),
     } for w in waves])
 
 
@@ -190,6 +192,22 @@ def _sentences(report: CohortReport) -> list[str]:
     return out
 
 
+def like_with_like(answers: pd.DataFrame, items: pd.DataFrame, wave_ids: list[int], by: str,
+                   between: str) -> tuple[pd.DataFrame, list[str]]:
+    """Answers restricted, scale by scale, to the statements every compared survey version
+    offered, and a sentence for each scale whose statements changed between `between`."""
+    shared = common_items(offered_items(wave_ids), by=by)
+    changed = shared.loc[shared["changed"]]
+    if changed.empty:
+        return answers, []
+    keep = {item for row in shared.itertuples() for item in row.items}
+    names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
+    notes = [f"{names.get(row.construct, row.construct)}: its statements changed between "
+             f"{between}, so it is compared on the {len(row.items)} of {row.n_items_all} "
+             "statements they share." for row in changed.itertuples()]
+    return answers.loc[answers["item"].isin(keep)], notes
+
+
 # --- Comparing cohorts ---------------------------------------------------------------------------
 
 @dataclass
@@ -198,6 +216,7 @@ class Comparison:
     cohorts: pd.DataFrame          # the cohorts picked, with their linked n
     changes: pd.DataFrame          # cohort x construct change with CI (forest plot rows)
     tests: pd.DataFrame            # construct: between-cohort tests
+    notes: list[str] = field(default_factory=list)  # scales compared on shared statements
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -213,6 +232,8 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
                              "topics": ", ".join(c.topic_codes)} for c in cohorts])
     if answers.empty:
         return Comparison(k, listing, pd.DataFrame(), pd.DataFrame())
+    answers, notes = like_with_like(answers, items, sorted(answers["wave"].unique()), "cohort",
+                                    "the classes' survey versions")
     scores = scale_scores(answers, items)
     changes = cohort_changes(scores)
     changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")
@@ -226,7 +247,7 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     listing["linked"] = listing["cohort"].map(linked)
     listing["plotted"] = listing["cohort"].map(
         changes.groupby("cohort")["withheld"].apply(lambda w: not w.all())).fillna(False)
-    return Comparison(k, listing, changes, tests)
+    return Comparison(k, listing, changes, tests, notes)
 
 
 def filter_cohorts(cohorts: list[Cohort], *, trainer_id=None, topic=None,

@@ -91,3 +91,14 @@ def test_only_linked_pairs_with_both_scores_are_classified(pre_post_scores):
     scores.loc[scores.index[-2:], "linkage_key"] = None
     row = reliable_change(scores, 0.8).loc["stigma"]
     assert row["n"] == 55 == row["n_higher"] + row["n_none"] + row["n_lower"]
+
+
+def test_a_reference_sd_may_cover_some_constructs_only(pre_post_scores):
+    two = pd.concat([pre_post_scores, pre_post_scores.assign(construct="intent")])
+    table = reliable_change(two, 0.8, sd_before={"stigma": 1.0})
+    assert table.loc["stigma", "sd_before"] == 1.0
+    assert table.loc["intent", "sd_source"] == "linked officers' before scores"
+    assert table.loc["intent", "sd_before"] == pytest.approx(
+        np.std(arrays(pre_post_scores)[0], ddof=1), rel=REL)
+    with pytest.raises(ValueError, match="sd_before"):
+        reliable_change(two, 0.8, sd_before=0)

@@ -149,3 +149,12 @@ def test_non_convergence_is_recorded_not_raised(waves):
 def test_pooled_model_needs_pre_and_a_later_time_point(waves):
     only_pre = pooled_trajectory(waves.loc[waves["wave"] == 1])
     assert only_pre.empty and "converged" in only_pre.columns
+
+
+def test_a_model_that_cannot_be_fitted_gives_missing_estimates(waves):
+    # one cohort seen only before, the other only after: time and cohort cannot be told apart
+    split = waves.loc[((waves["cohort"] == "Control") & (waves["wave_kind"] == "pre"))
+                      | ((waves["cohort"] == "Meditation") & (waves["wave_kind"] == "post"))]
+    row = pooled_trajectory(split).iloc[0]
+    assert np.isnan(row["mean_diff"]) and np.isnan(row["ci_low"]) and not row["converged"]
+    assert "could not be fitted" in row["fit_warning"] and row["n_obs"] == 60
