@@ -8,12 +8,14 @@ import re
 import subprocess
 import sys
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from survey import create_app
 from survey.config import ConfigError
+from survey.extensions import db
 from tests.conftest import make_app
 from tests.servers import PRODUCTION, SETTINGS, Browser, free_port, gunicorn, gunicorn_exit
 
@@ -166,20 +168,32 @@ def test_production_serves_sqlite_with_one_worker_and_limits_in_memory(tmp_path)
     assert status == 200 and body.strip() == '{"database":"ok"}'
 
 
+@contextmanager
+def another_app(database_url, **config):
+    """A second app on the test's database, its connections closed afterwards."""
+    app = make_app(database_url, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex, **config)
+    try:
+        yield app
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
 def test_behind_a_proxy_rate_limits_count_each_client_apart(app, database_url):
     """TRUSTED_PROXIES=1: the address nginx saw (X-Forwarded-For) tells clients apart."""
-    proxied = make_app(database_url, TRUSTED_PROXIES="1", RATELIMIT_KEY_PREFIX=uuid.uuid4().hex)
-    client = proxied.test_client()
-    one, two = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
-    assert {client.get("/s/QQQ777", headers=one).status_code for _ in range(20)} == {404}
-    assert client.get("/s/QQQ777", headers=one).status_code == 429
-    assert client.get("/s/QQQ777", headers=two).status_code == 404
+    with another_app(database_url, TRUSTED_PROXIES="1") as proxied:
+        client = proxied.test_client()
+        one, two = {"X-Forwarded-For": "203.0.113.1"}, {"X-Forwarded-For": "203.0.113.2"}
+        assert {client.get("/s/QQQ777", headers=one).status_code for _ in range(20)} == {404}
+        assert client.get("/s/QQQ777", headers=one).status_code == 429
+        assert client.get("/s/QQQ777", headers=two).status_code == 404
 
 
 def test_without_trusted_proxies_a_forged_forwarded_header_evades_no_limit(app, database_url):
-    direct = make_app(database_url, RATELIMIT_KEY_PREFIX=uuid.uuid4().hex).test_client()
-    statuses = [direct.get("/s/QQQ777", headers={"X-Forwarded-For": f"198.51.100.{n}"})
-                .status_code for n in range(21)]
+    with another_app(database_url) as direct:
+        client = direct.test_client()
+        statuses = [client.get("/s/QQQ777", headers={"X-Forwarded-For": f"198.51.100.{n}"})
+                    .status_code for n in range(21)]
     assert statuses[:20] == [404] * 20 and statuses[20] == 429
 
 
