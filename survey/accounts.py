@@ -35,7 +35,8 @@ def password_problem(password: str, user: StaffUser | None = None) -> str | None
     Length over composition rules, and no common or personal passwords (NIST SP 800-63B, 5.1.1).
     """
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence is easy to remember."
+        return (f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence is easy to "
+                "remember.")
     folded = password.lower()
     if folded in common_passwords() or folded.rstrip("0123456789!") in common_passwords():
         return "That password is on lists of common passwords that attackers try first."

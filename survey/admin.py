@@ -117,7 +117,8 @@ def new_link(user_id):
 def settings():
     """Group sizes, the linkage code, units and shifts, the pulse cadence and retention."""
     agency = current_user.agency
-    form = SettingsForm(data={**_settings_of(agency), "units": "\n".join(u.name for u in agency.units),
+    form = SettingsForm(data={**_settings_of(agency),
+                              "units": "\n".join(u.name for u in agency.units),
                               "shifts": "\n".join(agency.shifts or [])})
     if form.validate_on_submit():
         problem = _save_settings(agency, form)

@@ -16,8 +16,7 @@ import sqlalchemy as sa
 
 from .exports import to_csv
 from .extensions import db
-from .models import (Agency, Answer, Cohort, CohortTopic, Instrument, Response, StaffUser, Wave,
-                     WaveKind)
+from .models import Agency, Answer, Cohort, CohortTopic, Response, StaffUser, Wave, WaveKind
 from .queries import answers_frame, program_figures
 from .reports import response_data
 from .services import audit, local_date
