@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, exports, instruments, lifecycle
+from . import accounts, exports, instruments, lifecycle, mail
 from .auth import role_required
 from .bank import current_bank
 from .extensions import db
@@ -43,6 +43,15 @@ def get_instrument(instrument_id: int) -> Instrument:
     return instrument
 
 
+def show_link(user: StaffUser, token: str, purpose: LinkPurpose, **extra):
+    """The page that shows a one-time link once, e-mailing it too when SMTP is configured."""
+    url, hours = link_url(token), accounts.LINK_HOURS[purpose]
+    mailed = mail.send_link(user, url, purpose, hours)
+    return render_template("admin/link.html", user=user, url=url, hours=hours,
+                           invite=purpose is LinkPurpose.INVITE, mailed=mailed,
+                           mail_configured=mail.configured(), **extra)
+
+
 def link_url(token: str) -> str:
     base = current_app.config.get("PUBLIC_BASE_URL")
     path = url_for("auth.welcome", token=token)
@@ -73,8 +82,7 @@ def invite():
         except ValueError as error:
             form.email.errors.append(str(error))
         else:
-            return render_template("admin/link.html", user=user, url=link_url(token),
-                                   hours=accounts.LINK_HOURS[LinkPurpose.INVITE], invite=True)
+            return show_link(user, token, LinkPurpose.INVITE)
     return render_template("admin/invite.html", form=form)
 
 
@@ -104,10 +112,7 @@ def new_link(user_id):
     if not ConfirmForm().validate_on_submit() or not user.active:
         abort(400, "Switch the account on before making a link for it.")
     purpose = LinkPurpose.RESET if user.password_hash else LinkPurpose.INVITE
-    token = accounts.issue_link(user, purpose, current_user)
-    return render_template("admin/link.html", user=user, url=link_url(token),
-                           hours=accounts.LINK_HOURS[purpose],
-                           invite=purpose is LinkPurpose.INVITE)
+    return show_link(user, accounts.issue_link(user, purpose, current_user), purpose)
 
 
 # --- Settings -------------------------------------------------------------------------------------
@@ -332,10 +337,7 @@ def agencies():
         except ValueError as error:
             form.name.errors.append(str(error))
         else:
-            admin = agency.staff[0]
-            return render_template("admin/link.html", user=admin, url=link_url(token),
-                                   hours=accounts.LINK_HOURS[LinkPurpose.INVITE], invite=True,
-                                   agency=agency)
+            return show_link(agency.staff[0], token, LinkPurpose.INVITE, agency=agency)
     rows = db.session.execute(
         sa.select(Agency.id, Agency.name, Agency.created_at,
                   sa.func.count(StaffUser.id).label("staff"))

@@ -19,6 +19,11 @@ ENVIRONMENT = {
     "REDIS_URL": "RATELIMIT_STORAGE_URI",
     "RATELIMIT_KEY_PREFIX": "RATELIMIT_KEY_PREFIX",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "MAIL_SERVER": "MAIL_SERVER",
+    "MAIL_PORT": "MAIL_PORT",
+    "MAIL_USERNAME": "MAIL_USERNAME",
+    "MAIL_PASSWORD": "MAIL_PASSWORD",
+    "MAIL_FROM": "MAIL_FROM",
 }
 
 ENVIRONMENTS = ("production", "development")
@@ -81,10 +86,21 @@ class Config:
     #: Hours a wave stays open after a trainer opens it, unless closed sooner.
     WAVE_OPEN_HOURS = 24
 
+    #: SMTP for staff invitation and reset links; unset (the default), nothing is e-mailed and
+    #: administrators hand links over themselves. STARTTLS unless MAIL_STARTTLS=0.
+    MAIL_SERVER = None
+    MAIL_PORT = 587
+    MAIL_USERNAME = None
+    MAIL_PASSWORD = None
+    MAIL_FROM = "survey@localhost"
+    MAIL_STARTTLS = True
+
 
 def from_environment() -> dict:
     """The settings given in the environment, by config key."""
     settings = {key: os.environ[var] for var, key in ENVIRONMENT.items() if os.environ.get(var)}
+    if os.environ.get("MAIL_STARTTLS", "").strip().lower() in _OFF:
+        settings["MAIL_STARTTLS"] = False
     secure = os.environ.get("SESSION_COOKIE_SECURE", "").strip().lower()
     if secure in _OFF + _ON:
         # `0` only for plain http on the loopback address (the README's local run).

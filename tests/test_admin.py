@@ -1,6 +1,8 @@
 """Administration through the real routes: accounts by one-time link, settings, survey versions,
 the preview, the archive, deleting a cohort, retention purges and platform administrators."""
 import datetime as dt
+import email
+import email.policy
 import io
 import re
 import zipfile
@@ -12,6 +14,7 @@ from survey import accounts, lifecycle, services
 from survey.extensions import db
 from survey.models import (AccountLink, Agency, AuditEntry, Cohort, Instrument, LinkPurpose,
                            Response, Role, StaffUser, Unit, Wave)
+from tests.servers import free_port
 from tests.conftest import (AuthActions, Officer, count_rows, csrf_token, make_agency,
                             make_cohort, make_staff)
 
@@ -401,3 +404,52 @@ def test_archive_command_writes_a_zip(app, runner, tmp_path):
 def test_months_before_handles_short_months():
     assert lifecycle.months_before(dt.date(2026, 3, 31), 1) == dt.date(2026, 2, 28)
     assert lifecycle.months_before(dt.date(2026, 1, 15), 13) == dt.date(2024, 12, 15)
+
+
+class Inbox:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content,
+                                                      policy=email.policy.default))
+        return "250 OK"
+
+
+@pytest.fixture
+def inbox(app):
+    from aiosmtpd.controller import Controller
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=controller.port, MAIL_STARTTLS=False,
+                      MAIL_FROM="survey@metro.example.org")
+    yield box
+    controller.stop()
+
+
+def test_links_are_e_mailed_when_smtp_is_configured(app, admin_client, inbox):
+    link = invite(admin_client)
+    (message,) = inbox.messages
+    assert message["To"] == "dana@metro.example.org"
+    assert message["From"] == "survey@metro.example.org"
+    assert link in message.get_content()
+    page = admin_client.get("/admin/")
+    assert "Dana Reyes" in page.text
+
+
+def test_an_unreachable_mail_server_still_shows_the_link(app, admin_client):
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), MAIL_STARTTLS=False,
+                      MAIL_FROM="survey@metro.example.org")
+    reply = post_form(admin_client, "/admin/staff/new", name="Dana Reyes",
+                      email="dana@metro.example.org", role="trainer")
+    assert "could not be sent" in reply.text and "/auth/welcome/" in reply.text
+
+
+def test_without_smtp_nothing_is_sent_and_the_page_says_hand_it_over(app, admin_client):
+    reply = post_form(admin_client, "/admin/staff/new", name="Dana Reyes",
+                      email="dana@metro.example.org", role="trainer")
+    assert "in person or by a channel you trust" in reply.text
+    assert "could not be sent" not in reply.text
