@@ -42,7 +42,10 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache
 
 # Benchmarks: figures beside baselines measured in the same run.
+# speed.py: the web under gunicorn (throughput beside a bare route, the 500-officer burst of
+# burst.py, page times with 10x other agencies' data, page weights) on SQLite, and on PostgreSQL
+# when BENCH_DATABASE_URL or TEST_DATABASE_URL is set (that database is emptied). Installs wrk.
 bench: install
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/matching.py
-	$(BIN)/python benchmarks/burst.py
+	$(BIN)/python benchmarks/speed.py

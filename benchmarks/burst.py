@@ -19,9 +19,10 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The project first: benchmarks/analysis.py must not stand in for the analysis package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import (Browser, answers, gunicorn, migrated_database,  # noqa: E402
+from benchmarks.harness import (Browser, answers, gunicorn, migrated_database,  # noqa: E402
                      officer_at_questions, open_training_wave, say, stored_answers)
 
 

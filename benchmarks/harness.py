@@ -101,8 +101,8 @@ def gunicorn(database_url: str, workers: int = 4, app: str = "benchmarks.bench_w
            "SURVEY_ENV": "development", "WEB_CONCURRENCY": str(workers)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
-         f"127.0.0.1:{port}", "--backlog", "2048", app], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True)
+         f"127.0.0.1:{port}", "--backlog", "2048", app], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         for _ in range(400):
             try:

@@ -43,12 +43,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The project first: benchmarks/analysis.py must not stand in for the analysis package.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import sqlalchemy as sa  # noqa: E402
 
-import burst  # noqa: E402
-from harness import (Browser, answers, database_urls, gunicorn, median,  # noqa: E402
+from benchmarks import burst  # noqa: E402
+from benchmarks.harness import (Browser, answers, database_urls, gunicorn, median,  # noqa: E402
                      migrated_database, officer_at_questions, open_training_wave, percentile,
                      say, stored_answers)
 from survey.extensions import db  # noqa: E402
@@ -169,35 +170,53 @@ def prepare_officers(port, code, count, start=0):
         return list(pool.map(one, range(start, start + count)))
 
 
-def throughput(app, port, code, client, seconds):
-    """Bare route and survey submit, same client, same server, same run."""
+def throughput(app, port, code, client, seconds, rounds=3):
+    """Bare route and survey submit, same client, same server, same run: `rounds` runs of each,
+    alternating, so that load from others on shared cores falls on both; medians are kept."""
     name = "wrk" if client else "Python client"
-    say(f"  throughput: bare route, {seconds} s with {name}")
-    load(client, port, [("/bench/bare", "", "")], 2, 200)  # warm up every worker
-    bare = load(client, port, [("/bench/bare", "", "")], seconds, 200)
-    say(f"    {bare['rps']:.0f} req/s, p50 {bare['p50_ms']:.1f} ms, p99 {bare['p99_ms']:.1f} ms")
-
-    say("  throughput: a short pilot to size the submit run (400 officers)")
+    bare_line = [("/bench/bare", "", "")]
+    load(client, port, bare_line, 2, 200)  # warm up every worker
+    say("  a short pilot to size the submit runs (300 officers)")
     started = time.perf_counter()
-    pilot_lines = prepare_officers(port, code, 400)
+    pilot_lines = prepare_officers(port, code, 300)
     prep_rate = len(pilot_lines) / (time.perf_counter() - started)
     pilot = load(client, port, pilot_lines, 2, 302)
-    needed = int(pilot["rps"] * seconds * 1.4) + 200
-    say(f"    pilot {pilot['rps']:.0f} submits/s; preparing {needed} officers "
-        f"(about {needed / prep_rate:.0f} s: join, notice, code, questions page each)")
-    lines = prepare_officers(port, code, needed, start=1000)
-    before = stored_answers(app, code)
-    say(f"  throughput: survey submit, {seconds} s with {name}")
-    submit = load(client, port, lines, seconds, 302)
-    time.sleep(1)  # requests wrk left in flight at its deadline still finish on the server
-    submit["stored"] = stored_answers(app, code) - before
-    submit["lost"] = max(0, submit["requests"] - submit["unexpected"] - submit["stored"])
-    say(f"    {submit['rps']:.0f} req/s, p50 {submit['p50_ms']:.1f} ms, p99 "
-        f"{submit['p99_ms']:.1f} ms; {submit['stored']} answers stored, "
-        f"{submit['unexpected']} unexpected replies, {submit['lost']} lost"
-        + (f"; RAN OUT of prepared officers {submit['wrapped']} times" if submit["wrapped"]
-           else ""))
-    return bare, submit
+    per_round = int(pilot["rps"] * seconds * 1.5) + 100
+    say(f"    pilot {pilot['rps']:.0f} submits/s; preparing {per_round * rounds} officers "
+        f"(about {per_round * rounds / prep_rate:.0f} s: join page and form, notice, code page "
+        "and form, questions page each)")
+    lines = prepare_officers(port, code, per_round * rounds, start=1000)
+    bares, submits = [], []
+    for r in range(rounds):
+        say(f"  round {r + 1} of {rounds}: bare route, {seconds} s with {name}")
+        bare = load(client, port, bare_line, seconds, 200)
+        say(f"    {bare['rps']:.0f} req/s, p50 {bare['p50_ms']:.1f} ms, "
+            f"p99 {bare['p99_ms']:.1f} ms")
+        say(f"  round {r + 1} of {rounds}: survey submit, {seconds} s with {name}")
+        before = stored_answers(app, code)
+        submit = load(client, port, lines[r * per_round:(r + 1) * per_round], seconds, 302)
+        time.sleep(1)  # requests left in flight at the client's deadline still finish
+        submit["stored"] = stored_answers(app, code) - before
+        submit["lost"] = max(0, submit["requests"] - submit["unexpected"] - submit["stored"])
+        say(f"    {submit['rps']:.0f} req/s, p50 {submit['p50_ms']:.1f} ms, p99 "
+            f"{submit['p99_ms']:.1f} ms; {submit['stored']} answers stored, "
+            f"{submit['unexpected']} unexpected replies, {submit['lost']} lost"
+            + (f"; RAN OUT of prepared officers {submit['wrapped']} times" if submit["wrapped"]
+               else ""))
+        bares.append(bare)
+        submits.append(submit)
+    return combine(bares), combine(submits)
+
+
+def combine(runs) -> dict:
+    """Medians of the rounds' rates and latencies; sums of their counts."""
+    out = {key: median([r[key] for r in runs]) for key in ("rps", "p50_ms", "p99_ms")}
+    for key in ("requests", "errors", "timeouts", "unexpected", "wrapped", "client_cpu",
+                "duration_s", "stored", "lost"):
+        if key in runs[0]:
+            out[key] = sum(r[key] for r in runs)
+    out["rounds"] = [round(r["rps"]) for r in runs]
+    return out
 
 
 # --- Pages ------------------------------------------------------------------------------------
@@ -324,7 +343,8 @@ def run_engine(engine, url, client, args):
         say(f"    {result['rows'][1]} answer sheets, {result['rows'][2]} answers")
         with gunicorn(url) as port:
             say("- throughput")
-            result["bare"], result["submit"] = throughput(app, port, code, client, args.seconds)
+            result["bare"], result["submit"] = throughput(app, port, code, client, args.seconds,
+                                                         args.rounds)
             say("- page times with the demo agency's data")
             result["pages"] = page_times(port, paths, password)
             say("- page weights")
@@ -349,13 +369,15 @@ def table(results, client):
     row("---", *["---"] * len(engines), "---")
     get = {e: results[e] for e in engines}
     row("submit survey: req/s (wrk)" if client else "submit survey: req/s (Python client)",
-        *[f"{get[e]['submit']['rps']:.0f}" for e in engines], "")
+        *[f"{get[e]['submit']['rps']:.0f} (rounds {rates(get[e]['submit'])})" for e in engines],
+        "")
     row("  p50 / p99 latency", *[f"{get[e]['submit']['p50_ms']:.0f} / "
                                  f"{get[e]['submit']['p99_ms']:.0f} ms" for e in engines], "")
     row("  stored / lost / unexpected replies",
         *[f"{get[e]['submit']['stored']} / {get[e]['submit']['lost']} / "
           f"{get[e]['submit']['unexpected']}" for e in engines], "0 lost")
-    row("bare route, same server: req/s", *[f"{get[e]['bare']['rps']:.0f}" for e in engines], "")
+    row("bare route, same server: req/s",
+        *[f"{get[e]['bare']['rps']:.0f} (rounds {rates(get[e]['bare'])})" for e in engines], "")
     row("  p50 / p99 latency", *[f"{get[e]['bare']['p50_ms']:.1f} / "
                                  f"{get[e]['bare']['p99_ms']:.1f} ms" for e in engines], "")
     row("ratio submit / bare (req/s)",
@@ -374,8 +396,9 @@ def table(results, client):
     for key, label in (("report", "cohort report page"), ("dashboard", "leadership dashboard")):
         row(f"{label}: median", *[f"{get[e]['pages'][key]:.0f} ms" for e in engines], "")
         row("  with 10x data from other agencies",
-            *[f"{get[e]['pages_10x'][key]:.0f} ms ({get[e]['pages_10x'][key] / get[e]['pages'][key]:.2f}x)"
-              for e in engines], "~1.0x")
+            *[f"{get[e]['pages_10x'][key]:.0f} ms "
+              f"({get[e]['pages_10x'][key] / get[e]['pages'][key]:.2f}x)" for e in engines],
+            "~1.0x")
     row("bare route, sequential: median",
         *[f"{get[e]['pages']['bare']:.1f} ms; 10x data {get[e]['pages_10x']['bare']:.1f} ms"
           for e in engines], "")
@@ -396,6 +419,10 @@ def table(results, client):
         print("| " + " | ".join(cells) + " |")
 
 
+def rates(figures) -> str:
+    return ", ".join(str(r) for r in figures["rounds"])
+
+
 def share(figures) -> str:
     return f"{figures['client_cpu'] / (figures['duration_s'] * CORES):.0%}"
 
@@ -404,7 +431,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database", help="PostgreSQL URL (emptied); default: "
                         "BENCH_DATABASE_URL or TEST_DATABASE_URL when set")
-    parser.add_argument("--seconds", type=int, default=10, help="length of each load run")
+    parser.add_argument("--seconds", type=int, default=5, help="length of each load run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each route")
     parser.add_argument("--officers", type=int, default=500, help="officers in the burst")
     args = parser.parse_args()
     client = ensure_wrk()

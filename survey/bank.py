@@ -43,6 +43,9 @@ class ConstructDef:
     officer_heading: str
     #: The way the program hopes scores move: "higher" or "lower".
     favourable: str
+    #: A reference reliability (Cronbach's alpha) for reliable change when a cohort is too
+    #: small for its own alpha to be stable; None when the bank gives none.
+    reference_alpha: float | None = None
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,12 @@ def parse_bank(raw: dict) -> Bank:
             raise BankError(f"{where}: favourable is 'higher' or 'lower'")
         if not CONSTRUCT_RE.match(c["code"]):
             raise BankError(f"{where}: codes are lower case letters, digits and _")
-        constructs[c["code"]] = ConstructDef(**{k: c[k] for k in ConstructDef.__annotations__})
+        reference = c.get("reference_alpha")
+        if reference is not None and (isinstance(reference, bool)
+                                      or not isinstance(reference, (int, float))
+                                      or not 0 < reference < 1):
+            raise BankError(f"{where}: reference_alpha is a number between 0 and 1")
+        constructs[c["code"]] = ConstructDef(**{k: c.get(k) for k in ConstructDef.__annotations__})
 
     _unique(raw["items"], "item")
     items = {}

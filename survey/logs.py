@@ -28,8 +28,32 @@ _CLIENT_ADDRESS = re.compile(r"\bip=\S*?:(?=\s|$)|\bip=\S+")
 ROUTE_KEY = "survey.route"
 
 
+#: Paths whose last part is a secret (a one-time password link): logged without it.
+SECRET_PATHS = ("/auth/welcome/",)
+
+
 def is_respondent_path(path: str) -> bool:
     return path == "/" or path.startswith(RESPONDENT_PREFIXES)
+
+
+_SECRET_IN_TEXT = re.compile("(" + "|".join(map(re.escape, SECRET_PATHS)) + r")[^\s\]\"']+")
+
+
+def loggable_path(path: str) -> str:
+    """The path as a log may keep it: a one-time link's token becomes "-"."""
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "-"
+    return path
+
+
+class SecretPathFilter(logging.Filter):
+    """For the app's own logger: "Exception on /auth/welcome/<token>" loses the token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str):
+            record.msg = _SECRET_IN_TEXT.sub(lambda m: m.group(1) + "-", record.msg)
+        return True
 
 
 class RespondentFilter(logging.Filter):
@@ -40,6 +64,10 @@ class RespondentFilter(logging.Filter):
             match = _REQUEST_LINE.match(record.args[0])
             if match and is_respondent_path(match.group(1)):
                 return False
+            if match:
+                record.args = (record.args[0].replace(match.group(1),
+                                                      loggable_path(match.group(1))),
+                               *record.args[1:])
         if isinstance(record.msg, str) and " - - [" in record.msg:
             record.msg = "- - - [" + record.msg.split(" - - [", 1)[1]
         return True
@@ -97,6 +125,8 @@ def init_app(app: Flask) -> None:
     logger = logging.getLogger("werkzeug")
     if not any(isinstance(f, RespondentFilter) for f in logger.filters):
         logger.addFilter(RespondentFilter())
+    if not any(isinstance(f, SecretPathFilter) for f in app.logger.filters):
+        app.logger.addFilter(SecretPathFilter())
     app.before_request(_remember_route)
 
 
@@ -122,6 +152,7 @@ if _GunicornLogger is not None:
             path = environ.get("PATH_INFO", "")
             if not self.access_log_enabled or is_respondent_path(path):
                 return
+            path = loggable_path(path)
             status = resp.status
             if isinstance(status, str):
                 status = status.split(None, 1)[0]

@@ -102,17 +102,19 @@ def _tidy(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def item_metadata(instrument_ids: list[int]) -> pd.DataFrame:
-    """The items of these instruments with construct, keying and scale range (one query)."""
+    """The items of these instruments with construct, keying and scale range, and the direction
+    the program hopes each construct moves (``favourable``: "higher" or "lower"), in one query."""
     statement = (sa.select(Item.code.label("item"), Construct.code.label("construct"),
                            Item.reverse_keyed, Item.scale_min, Item.scale_max,
-                           Item.text, Construct.name.label("construct_name"))
+                           Item.text, Construct.name.label("construct_name"),
+                           Construct.favourable)
                  .join(Construct, Construct.id == Item.construct_id)
                  .join(InstrumentItem, InstrumentItem.item_id == Item.id)
                  .where(InstrumentItem.instrument_id.in_(instrument_ids))
                  .distinct().order_by(Item.code))
     return pd.DataFrame(db.session.execute(statement).all(),
                         columns=["item", "construct", "reverse_keyed", "scale_min", "scale_max",
-                                 "text", "construct_name"])
+                                 "text", "construct_name", "favourable"])
 
 
 def offered_items(wave_ids: list[int]) -> pd.DataFrame:

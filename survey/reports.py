@@ -3,7 +3,10 @@ leaves this module: pages, charts and exports all read what these functions retu
 
 Differencing: a page never shows the before/after means of linked officers beside the means of
 all respondents (the difference would reveal the unlinked few); linked officers appear only
-through their change.
+through their change. Where a linked change, the means of all respondents and a remainder of
+fewer than k unlinked responses would still give that remainder away by subtraction, the figure
+that closes the sum is withheld too (see :func:`_differencing_guard` and the rules in
+:func:`_combined_table` and :func:`_typical_table`).
 """
 from __future__ import annotations
 
@@ -13,14 +16,18 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from analysis.change import change_report, retention
+from analysis.change import (change_report, linked_vs_unlinked, partially_overlapping_change,
+                             retention)
 from analysis.compare import between_cohorts, cohort_changes
 from analysis.matching import match_summary
-from analysis.reliability import scale_alpha
+from analysis.reliability import MIN_ALPHA_N, choose_reliability, item_rest, scale_check
+from analysis.reliable_change import reliable_change
 from analysis.scoring import common_items, item_distribution, scale_scores
-from analysis.suppression import suppress
+from analysis.suppression import PRIMARY, SECONDARY, suppress
+from analysis.trajectory import pooled_trajectory, time_points, trajectory
 from analysis.trends import pulse_summary
 
+from .bank import current_bank
 from .instruments import instrument_label
 from .models import Cohort, WaveKind
 from .queries import cohort_frames, compare_frames, offered_items
@@ -37,6 +44,19 @@ def magnitude(effect: float) -> str:
             else "medium" if size < 0.8 else "large")
 
 
+#: The effect size the report's sentences use, and why (shown under the effect-size table and
+#: carried in the exports).
+HEADLINE_EFFECT = "g_av"
+HEADLINE_WHY = ("The sentences use Hedges' g_av: it is comparable with studies that compare two "
+                "groups, and it is not inflated by the correlation between an officer's before and "
+                "after answers. d_z is shown because it is the paired t-test's own effect size "
+                "(t divided by the square root of n); it exceeds d_av when r is above .5.")
+#: Complete before-training responses a cohort needs for its own alpha to set the reliable-change
+#: threshold; below it the item bank's reference alpha is used.
+RELIABILITY_MIN_N = MIN_ALPHA_N
+NOT_CONVERGED = "the model did not converge, so no estimate is shown"
+
+
 @dataclass
 class CohortReport:
     cohort: Cohort
@@ -45,16 +65,25 @@ class CohortReport:
     means: pd.DataFrame            # construct x wave: n, mean, CI (all respondents)
     change: pd.DataFrame           # construct: linked change and the unlinked remainder
     followup: pd.DataFrame         # follow-up x construct: change since post
-    alpha: pd.DataFrame            # construct x wave
+    alpha: pd.DataFrame            # construct x wave: alpha and its items' fit, flagged
     items: pd.DataFrame            # item x wave: agreement distribution
     sentences: list[str] = field(default_factory=list)
     distribution: pd.DataFrame | None = None  # item x wave x point, for the agreement chart
+    effects: pd.DataFrame = field(default_factory=pd.DataFrame)     # construct: d_z, d_av, g_av
+    reliable: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct: reliable change
+    combined: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct: every response
+    typical: pd.DataFrame = field(default_factory=pd.DataFrame)     # construct: linked v. not
+    trajectory: pd.DataFrame = field(default_factory=pd.DataFrame)  # wave x construct: from pre
+    item_fit: pd.DataFrame = field(default_factory=pd.DataFrame)    # item x wave: item-rest r
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every table of the report, as the exports write them."""
         return {"waves": self.waves, "scale_means": self.means, "change": self.change,
-                "follow_up": self.followup, "reliability": self.alpha,
+                "effect_sizes": self.effects, "reliable_change": self.reliable,
+                "combined_change": self.combined, "linked_vs_unlinked": self.typical,
+                "trajectory": self.trajectory, "follow_up": self.followup,
+                "reliability": self.alpha, "item_rest": self.item_fit,
                 "item_agreement": self.items}
 
 
@@ -93,16 +122,24 @@ def cohort_report(cohort: Cohort) -> CohortReport:
     means = suppress(means[["construct", "construct_name", "wave", "wave_label", "n", "mean",
                             "ci_low", "ci_high"]], k=k)
 
-    change = _change_table(scores, names, k)
+    kinds = set(scores["wave_kind"])
+    both = {"pre", "post"} <= kinds
+    full = change_report(scores) if both else None
+    change = _change_table(full, names, k) if both else pd.DataFrame()
     followup = pd.DataFrame()
-    if (scores["wave_kind"] == "followup").any() and (scores["wave_kind"] == "post").any():
-        followup = retention(scores).assign(construct_name=lambda f: f["construct"].map(names))
+    raw_retention = pd.DataFrame()
+    if "followup" in kinds and "post" in kinds:
+        raw_retention = retention(scores)
+        followup = raw_retention.assign(construct_name=lambda f: f["construct"].map(names))
         followup = suppress(followup[["followup_days", "construct", "construct_name", "n",
                                       "mean_diff", "ci_low", "ci_high", "p_val", "p_adj"]], k=k)
+    honest = {}
+    raw_trajectory = pd.DataFrame()
+    if both:
+        raw_trajectory = trajectory(scores)
+        honest = _honest_change(answers, items, scores, full, raw_trajectory, names, label, k)
 
-    alpha = scale_alpha(answers, items)
-    alpha = suppress(alpha.assign(wave_label=alpha["wave"].map(label),
-                                  construct_name=alpha["construct"].map(names)), k=k)
+    alpha, item_fit = _scale_checks(answers, items, names, label, k)
 
     dist = item_distribution(answers, items)
     agree = (dist.assign(agree=dist["value"] >= 4)
@@ -114,19 +151,18 @@ def cohort_report(cohort: Cohort) -> CohortReport:
     agree = agree.merge(items[["item", "text"]], on="item")
     agree["wave_label"] = agree["wave"].map(label)
     agree = suppress(agree.drop(columns="agree"), k=k, values=["agree_share"])
+    means, agree = _differencing_guard(scores, means, agree, [raw_trajectory, raw_retention], k)
     dist = dist.merge(agree[["wave", "item", "withheld"]], on=["wave", "item"])
-    report = CohortReport(cohort, k, waves, means, change, followup, alpha, agree)
+    report = CohortReport(cohort, k, waves, means, change, followup, alpha, agree, **honest,
+                          item_fit=item_fit)
     report.sentences = _sentences(report)
     report.distribution = dist.assign(wave_label=dist["wave"].map(label)).merge(
         items[["item", "text"]], on="item")
     return report
 
 
-def _change_table(scores: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
+def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
     """One row per construct: the linked change, and the unlinked remainder beside it."""
-    if not {"pre", "post"} <= set(scores["wave_kind"]):
-        return pd.DataFrame()
-    full = change_report(scores)
     linked = full.xs("linked", level="analysis")
     rest = full.xs("unlinked", level="analysis")
     table = pd.DataFrame({
@@ -154,6 +190,208 @@ def _change_table(scores: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFram
     unlinked = suppress(unlinked, k=k).rename(columns={"withheld": "unlinked_withheld",
                                                        "withheld_reason": "unlinked_reason"})
     return table.merge(unlinked.drop(columns="n"), on="construct")
+
+
+def _withhold(table: pd.DataFrame, mask, reason: str, values=None) -> pd.DataFrame:
+    """Withhold the rows of `mask` not already withheld, for `reason`, as :func:`suppress` does:
+    `values` (default: every numeric or yes/no column) set to missing."""
+    out = table.copy()
+    if "withheld" not in out.columns:
+        out["withheld"], out["withheld_reason"] = False, ""
+    new = np.asarray(mask, dtype=bool) & ~out["withheld"].to_numpy(dtype=bool)
+    out.loc[new, "withheld_reason"] = reason
+    out.loc[new, "withheld"] = True
+    if values is None:
+        values = list(out.select_dtypes(["number", "boolean", "bool"]).columns.drop(
+            "withheld", errors="ignore"))
+    hidden = out["withheld"].to_numpy(dtype=bool)
+    for column in values:
+        if isinstance(out[column].dtype, pd.BooleanDtype):
+            out.loc[hidden, column] = pd.NA
+        else:
+            out[column] = out[column].astype(float) if out[column].dtype == bool \
+                else out[column]
+            out.loc[hidden, column] = np.nan
+    return out
+
+
+def reference_alphas() -> dict[str, float]:
+    """Each construct's reference reliability, from the item bank (``reference_alpha``)."""
+    return {code: c.reference_alpha for code, c in current_bank().constructs.items()
+            if c.reference_alpha is not None}
+
+
+def _reliability_choice(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
+    """The reliability per construct for reliable change: the cohort's pre-wave alpha when at
+    least RELIABILITY_MIN_N before-training responses are complete, else the bank's reference."""
+    pre = answers.loc[answers["wave_kind"] == "pre"]
+    offered = items.loc[items["item"].isin(pre["item"].unique())]
+    if offered.empty:
+        offered = items
+    return choose_reliability(pre, offered, reference=pd.Series(reference_alphas(), dtype=float),
+                              min_n=RELIABILITY_MIN_N)
+
+
+def _reliable_table(scores: pd.DataFrame, choice: pd.DataFrame, items: pd.DataFrame,
+                    k: int) -> pd.DataFrame:
+    """Reliable change per construct (Jacobson & Truax), with outcomes named improved or worse
+    by the construct's favourable direction; a construct under `k` linked officers withheld."""
+    constructs = sorted(scores["construct"].unique())
+    choice = choice.reindex(constructs)
+    table = reliable_change(scores, choice[["reliability", "source"]], constructs=constructs)
+    table = table.reset_index()
+    meta = items.drop_duplicates("construct").set_index("construct")
+    table.insert(1, "construct_name", table["construct"].map(meta["construct_name"]))
+    table.insert(2, "favourable", table["construct"].map(meta["favourable"]).fillna("higher"))
+    good = np.where(table["favourable"] == "lower", "lower", "higher")
+    for outcome, side in (("improved", good), ("worse", np.where(good == "higher", "lower",
+                                                                    "higher"))):
+        for kind in ("n", "share"):
+            table[f"{kind}_{outcome}"] = [table.loc[i, f"{kind}_{s}"]
+                                          for i, s in zip(table.index, side)]
+    table["reliability_source"] = table["reliability_source"].fillna("none available")
+    table["pre_alpha"] = table["construct"].map(choice["alpha"]).to_numpy()
+    table["pre_alpha_n"] = table["construct"].map(choice["n"]).to_numpy()
+    table["reference_alpha"] = table["construct"].map(choice["reference"]).to_numpy()
+    for column in [c for c in table.columns if c.startswith("n_")]:
+        table[column] = table[column].astype(float)
+    table = table.drop(columns=["sd_source", "z"])
+    return suppress(table, k=k)
+
+
+def _combined_table(raw: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
+    """The partially overlapping samples t-test (Derrick et al. 2017) per construct, from the
+    table of :func:`analysis.change.partially_overlapping_change`.
+
+    Only the change, its interval and test are shown, never the means it compares (those mix
+    linked and unlinked officers). Withheld when fewer than k officers are linked, or when the
+    unlinked remainder of either wave is between 1 and k - 1: the combined change, the paired
+    change and the unpaired one would then let a reader work out that small remainder.
+    """
+    table = raw.reset_index()
+    table.insert(1, "construct_name", table["construct"].map(names))
+    table = table[["construct", "construct_name", "n_paired", "n_before_only", "n_after_only",
+                   "mean_diff", "ci_low", "ci_high", "se", "t", "dof", "p_val"]]
+    small = (table["n_paired"] < k)
+    remainder = (table["n_before_only"].between(1, k - 1)
+                 | table["n_after_only"].between(1, k - 1))
+    table = _withhold(table, small, PRIMARY.format(k=k))
+    return _withhold(table, remainder, SECONDARY)
+
+
+def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.DataFrame,
+                   k: int) -> pd.DataFrame:
+    """Linked officers' before scores against the unlinked officers': the difference only.
+
+    Withheld when either group has fewer than k officers, or when the after wave's unlinked
+    remainder is between 1 and k - 1 (with the means of all respondents and the paired change,
+    the difference would give that remainder's mean away). The group means are not shown: the
+    linked officers' before mean beside all respondents' is what the module never shows.
+    """
+    table = linked_vs_unlinked(scores).reset_index()
+    table.insert(1, "construct_name", table["construct"].map(names))
+    table = table[["construct", "construct_name", "n_linked", "n_unlinked", "mean_diff",
+                   "ci_low", "ci_high", "p_val", "g", "g_ci_low", "g_ci_high", "differs"]]
+    after_only = table["construct"].map(combined_raw["n_after_only"]).fillna(0)
+    small = (table["n_linked"] < k) | (table["n_unlinked"] < k)
+    table = _withhold(table, small, PRIMARY.format(k=k))
+    table = _withhold(table, after_only.between(1, k - 1).to_numpy(), SECONDARY)
+    table["note"] = [
+        (f"Officers whose answers could be linked started {'higher' if row.mean_diff > 0 else 'lower'}"
+         f" on {row.construct_name.lower()} ({row.mean_diff:+.2f} points, 95% CI "
+         f"{row.ci_low:+.2f} to {row.ci_high:+.2f}) than officers whose answers could not be "
+         "linked; the change may not hold for the others.")
+        if not row.withheld and row.differs is True else ""
+        for row in table.itertuples()]
+    return table
+
+
+def _honest_change(answers, items, scores, full, raw_trajectory, names, label, k) -> dict:
+    """Effect sizes side by side, reliable change, the combined test, whether the linked
+    officers are typical, and the trajectory from pre: the tables of issue 10."""
+    linked = full.xs("linked", level="analysis")
+    columns = ["n", "r"] + [f"{e}{s}" for e in ("d_z", "d_av", "g_av")
+                            for s in ("", "_ci_low", "_ci_high")]
+    effects = linked[columns].reset_index()
+    effects.insert(1, "construct_name", effects["construct"].map(names))
+    effects = suppress(effects, k=k)
+    effects["in_sentences"] = HEADLINE_EFFECT
+    reliable = _reliable_table(scores, _reliability_choice(answers, items), items, k)
+    overlap = partially_overlapping_change(scores)
+    combined = _combined_table(overlap, names, k)
+    typical = _typical_table(scores, names, overlap, k)
+    path = pd.DataFrame()
+    if (raw_trajectory["wave_kind"] == "followup").any():
+        path = raw_trajectory.assign(time_point=raw_trajectory["time_point"].astype(str),
+                                     wave_label=raw_trajectory["wave"].map(label),
+                                     construct_name=raw_trajectory["construct"].map(names))
+        path = path[["wave", "wave_label", "wave_kind", "followup_days", "time_point",
+                     "construct", "construct_name", "n", "mean_diff", "ci_low", "ci_high",
+                     "p_val", "n_responses", "n_responses_pre", "retention"]]
+        path = suppress(path, k=k, values=["mean_diff", "ci_low", "ci_high", "p_val"])
+    return {"effects": effects, "reliable": reliable, "combined": combined, "typical": typical,
+            "trajectory": path}
+
+
+def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per wave and construct: alpha, its items' item-rest correlations and the flags (alpha
+    below .6, an item running against its scale); per item and wave the item-rest correlation.
+    Each wave uses the statements its survey version offered."""
+    checks, fits = [], []
+    for _, part in answers.groupby("wave", sort=True):
+        offered = items.loc[items["item"].isin(part["item"].unique())]
+        checks.append(scale_check(part, offered))
+        fits.append(item_rest(part, offered))
+    alpha = pd.concat(checks, ignore_index=True)
+    alpha = alpha.assign(wave_label=alpha["wave"].map(label),
+                         construct_name=alpha["construct"].map(names))
+    alpha = suppress(alpha, k=k, values=["k", "alpha", "ci_low", "ci_high", "min_item_rest",
+                                         "n_against"])
+    alpha["alpha_low"] = alpha["alpha_low"].astype("boolean").mask(alpha["withheld"])
+    alpha["items_against"] = alpha["items_against"].where(~alpha["withheld"], "")
+    fit = pd.concat(fits, ignore_index=True)
+    fit = fit.merge(items[["item", "text"]], on="item", how="left")
+    fit = fit.assign(wave_label=fit["wave"].map(label),
+                     construct_name=fit["construct"].map(names))
+    fit = suppress(fit, k=k, values=["item_rest"])
+    fit["against_scale"] = fit["against_scale"].astype("boolean").mask(fit["withheld"])
+    return alpha, fit
+
+
+def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.DataFrame,
+                        pairings: list[pd.DataFrame], k: int
+                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Withhold a wave's all-respondent figures where they would give a small group away.
+
+    For each linked change shown (n >= k) between two waves: when every response of one wave is
+    in a linked pair and the other wave has 1 to k - 1 responses outside the pairs, the linked
+    officers' mean in the second wave follows from the first wave's mean and the change, and
+    the few others' mean then from the second wave's mean. So that wave's scale mean, and its
+    statements' answers (from which the scale mean can be rebuilt), are withheld for the
+    construct. `pairings` are the raw tables of :func:`analysis.trajectory.trajectory` (pre to
+    each later wave) and :func:`analysis.change.retention` (post to each follow-up).
+    """
+    counts = scores.loc[scores["score"].notna()].groupby(["wave", "construct"]).size()
+    pre = scores.loc[scores["wave_kind"] == "pre", "wave"].unique()
+    post = scores.loc[scores["wave_kind"] == "post", "wave"].unique()
+    flagged = set()
+    for table, before in zip(pairings, (pre, post)):
+        if table.empty or len(before) != 1:
+            continue
+        for row in table.itertuples():
+            n = int(row.n) if row.n == row.n else 0
+            if n < k:
+                continue
+            rest = {w: int(counts.get((w, row.construct), 0)) - n for w in (before[0], row.wave)}
+            for wave, other in ((before[0], row.wave), (row.wave, before[0])):
+                if 0 < rest[wave] < k and rest[other] == 0:
+                    flagged.add((wave, row.construct))
+    if not flagged:
+        return means, agree
+    hit = [(w, c) in flagged for w, c in zip(means["wave"], means["construct"])]
+    means = _withhold(means, hit, SECONDARY, values=["n", "mean", "ci_low", "ci_high"])
+    hit = [(w, c) in flagged for w, c in zip(agree["wave"], agree["construct"])]
+    return means, _withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
 
 
 def _sentences(report: CohortReport) -> list[str]:

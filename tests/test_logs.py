@@ -38,6 +38,7 @@ def test_gunicorn_writes_json_lines_without_respondents_addresses_or_agents(tmp_
         assert get(port, "/s/ACD347") == 503
         assert get(port, "/static/css/app.css") == 200
         assert get(port, "/privacy") == 200
+        assert get(port, "/auth/welcome/one-time-secret-token") == 500  # database down
         with socket.create_connection(("127.0.0.1", port)) as raw:  # a malformed request
             raw.sendall(b"NOT HTTP AT ALL\r\n\r\n")
             raw.recv(1024)
@@ -48,7 +49,8 @@ def test_gunicorn_writes_json_lines_without_respondents_addresses_or_agents(tmp_
 
     access = [line for line in lines if line["logger"] == "gunicorn.access"]
     by_path = {line["path"]: line for line in access}
-    assert set(by_path) == {"/auth/login", "/healthz", "/trainer/cohorts/12"}, access
+    assert set(by_path) == {"/auth/login", "/healthz", "/trainer/cohorts/12",
+                            "/auth/welcome/-"}, access
     assert by_path["/healthz"]["status"] == 503
     assert by_path["/trainer/cohorts/12"]["route"] == "/trainer/cohorts/<int:cohort_id>"
     for line in access:
@@ -57,12 +59,15 @@ def test_gunicorn_writes_json_lines_without_respondents_addresses_or_agents(tmp_
         assert line["method"] == "GET" and isinstance(line["duration_ms"], float)
 
     app = [line for line in lines if line["logger"] == "survey"]
-    assert [line["message"] for line in app] == ["database unreachable on a respondent page"]
+    assert [line["message"] for line in app] == ["database unreachable on a respondent page",
+                                                 "Exception on /auth/welcome/- [GET]"]
     assert any("Invalid request from ip=-:" in line["message"] for line in lines), lines
 
     for line in lines:
         said = json.dumps(line)
         assert AGENT not in said and "example.org" not in said
+        assert "one-time-secret-token" not in said  # a password link's token is never kept
         assert "/s/" not in said and "/static/" not in said and "/privacy" not in said
-        if "127.0.0.1" in said:  # only where gunicorn says where it listens
-            assert line["logger"] == "gunicorn.error" and "Listening at" in line["message"]
+        if "127.0.0.1" in said:  # only where gunicorn listens, or the database server's address
+            assert (line["logger"] == "gunicorn.error" and "Listening at" in line["message"]) \
+                or "connection to server at" in said
