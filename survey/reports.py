@@ -297,11 +297,12 @@ def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.Data
     table = _withhold(table, small, PRIMARY.format(k=k))
     table = _withhold(table, after_only.between(1, k - 1).to_numpy(), SECONDARY)
     table["note"] = [
-        (f"Officers whose answers could be linked started {'higher' if row.mean_diff > 0 else 'lower'}"
-         f" on {row.construct_name.lower()} ({row.mean_diff:+.2f} points, 95% CI "
+        (f"Officers whose answers could be linked started "
+         f"{'higher' if row.mean_diff > 0 else 'lower'} on {row.construct_name.lower()} "
+         f"({row.mean_diff:+.2f} points, 95% CI "
          f"{row.ci_low:+.2f} to {row.ci_high:+.2f}) than officers whose answers could not be "
          "linked; the change may not hold for the others.")
-        if not row.withheld and row.differs is True else ""
+        if not row.withheld and pd.notna(row.differs) and bool(row.differs) else ""
         for row in table.itertuples()]
     return table
 
@@ -336,12 +337,14 @@ def _honest_change(answers, items, scores, full, raw_trajectory, names, label, k
 def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per wave and construct: alpha, its items' item-rest correlations and the flags (alpha
     below .6, an item running against its scale); per item and wave the item-rest correlation.
-    Each wave uses the statements its survey version offered."""
-    checks, fits = [], []
-    for _, part in answers.groupby("wave", sort=True):
-        offered = items.loc[items["item"].isin(part["item"].unique())]
-        checks.append(scale_check(part, offered))
-        fits.append(item_rest(part, offered))
+    Each wave uses the statements its survey version offered (in one pass when every wave
+    offered the same)."""
+    offered = answers.groupby("wave")["item"].agg(frozenset)
+    parts = ([(answers, items)] if offered.nunique() == 1 else
+             [(part, items.loc[items["item"].isin(offered[wave])])
+              for wave, part in answers.groupby("wave", sort=True)])
+    checks = [scale_check(part, own) for part, own in parts]
+    fits = [item_rest(part, own) for part, own in parts]
     alpha = pd.concat(checks, ignore_index=True)
     alpha = alpha.assign(wave_label=alpha["wave"].map(label),
                          construct_name=alpha["construct"].map(names))
@@ -416,6 +419,15 @@ def _sentences(report: CohortReport) -> list[str]:
             out.append(f"{row.construct_name} {way} by {abs(row.mean_diff):.2f} points on the "
                        f"1-5 scale ({int(row.n)} linked officers; 95% CI {row.ci_low:+.2f} to "
                        f"{row.ci_high:+.2f}; {row.effect} effect).")
+    reliable = report.reliable
+    if len(reliable):
+        counted = reliable.loc[~reliable["withheld"] & reliable["n_none"].notna()]
+        parts = [f"{row.construct_name.lower()}: {int(row.n_improved)} improved and "
+                 f"{int(row.n_worse)} got worse" for row in counted.itertuples()]
+        if parts:
+            out.append(f"Of the linked officers, beyond measurement error, {'; '.join(parts)}.")
+    if len(report.typical):
+        out += [note for note in report.typical["note"] if note]
     items = report.items.loc[~report.items["withheld"]]
     pre = items.loc[items["wave_label"] == "Before training"].set_index("item")
     post = items.loc[items["wave_label"] == "After training"].set_index("item")
@@ -455,10 +467,13 @@ class Comparison:
     changes: pd.DataFrame          # cohort x construct change with CI (forest plot rows)
     tests: pd.DataFrame            # construct: between-cohort tests
     notes: list[str] = field(default_factory=list)  # scales compared on shared statements
+    reliable: pd.DataFrame = field(default_factory=pd.DataFrame)  # cohort x construct
+    pooled: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct x time point
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
-        return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests}
+        return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests,
+                "reliable_change": self.reliable, "pooled_trajectory": self.pooled}
 
 
 def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
@@ -485,7 +500,63 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     listing["linked"] = listing["cohort"].map(linked)
     listing["plotted"] = listing["cohort"].map(
         changes.groupby("cohort")["withheld"].apply(lambda w: not w.all())).fillna(False)
-    return Comparison(k, listing, changes, tests, notes)
+    reliable = _compare_reliable(answers, items, scores, listing, k)
+    pooled = _pooled_table(scores, changes, names, k)
+    return Comparison(k, listing, changes, tests, notes, reliable, pooled)
+
+
+def _compare_reliable(answers, items, scores, listing, k) -> pd.DataFrame:
+    """Each cohort's reliable change per scale, its reliability chosen from its own answers."""
+    parts = []
+    labels = listing.set_index("cohort")["cohort_label"]
+    for cohort, part in scores.groupby("cohort", sort=True):
+        if not {"pre", "post"} <= set(part["wave_kind"]):
+            continue
+        own = answers.loc[answers["cohort"] == cohort]
+        offered = items.loc[items["item"].isin(own["item"].unique())]
+        table = _reliable_table(part, _reliability_choice(own, offered), offered, k)
+        parts.append(table.assign(cohort=cohort, cohort_label=labels.get(cohort, "")))
+    if not parts:
+        return pd.DataFrame()
+    out = pd.concat(parts, ignore_index=True)
+    first = ["cohort", "cohort_label", "construct", "construct_name"]
+    return out[first + [c for c in out.columns if c not in first]]
+
+
+def _pooled_table(scores: pd.DataFrame, changes: pd.DataFrame, names: pd.Series, k: int
+                  ) -> pd.DataFrame:
+    """The pooled trajectory (mixed model) across the cohorts, for cohorts with follow-ups.
+
+    So that no small group can be worked out from the pooled estimate and the cohorts' own
+    figures, a scale's model uses only the cohorts shown in the forest plot for that scale, and
+    within each only the time points at least k of its officers answered; an estimate resting on
+    fewer than k officers is withheld, and so is every estimate of a model that did not converge.
+    """
+    if not (scores["wave_kind"] == "followup").any():
+        return pd.DataFrame()
+    used = scores.loc[scores["wave_kind"].isin(["pre", "post", "followup"])
+                      & scores["linkage_key"].notna() & scores["score"].notna()].copy()
+    shown = set(zip(changes.loc[~changes["withheld"], "cohort"],
+                    changes.loc[~changes["withheld"], "construct"]))
+    used = used.loc[[(c, s) in shown for c, s in zip(used["cohort"], used["construct"])]]
+    if used.empty:
+        return pd.DataFrame()
+    used["time_point"] = time_points(used).astype(str)
+    size = used.groupby(["cohort", "construct", "time_point"])["linkage_key"].transform("nunique")
+    used = used.loc[size >= k].drop(columns="time_point")
+    if not (used["wave_kind"] == "followup").any():
+        return pd.DataFrame()
+    table = pooled_trajectory(used)
+    if table.empty:
+        return table
+    table.insert(1, "construct_name", table["construct"].map(names))
+    table["time_label"] = table["time_point"].astype(str).map(
+        lambda t: "After training" if t == "post" else t[0].upper() + t[1:])
+    table["time_point"] = table["time_point"].astype(str)
+    estimates = ["mean_diff", "se", "ci_low", "ci_high", "p_val", "var_officer",
+                 "var_residual"]
+    table = suppress(table, k=k, values=estimates)
+    return _withhold(table, ~table["converged"].astype(bool), NOT_CONVERGED, values=estimates)
 
 
 def filter_cohorts(cohorts: list[Cohort], *, trainer_id=None, topic=None,

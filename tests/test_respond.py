@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 from survey import services
 from survey.extensions import db
 from survey.models import Answer, Response, Wave
-from tests.conftest import Officer, count_rows, count_statements, csrf_token
+from tests.conftest import PG_URL, Officer, count_rows, count_statements, csrf_token
 
 
 def stored(app):
@@ -325,21 +325,39 @@ def test_database_unreachable_before_anything_keeps_the_answers(tmp_path):
         assert stored(app) == (1, 25)
 
 
-def test_database_down_keeps_the_answers(app, officer, monkeypatch):
-    """A failed write shows a 'try again' page with every answer still selected."""
-    from sqlalchemy.exc import OperationalError
-    officer.start()
-    officer.give_code(skip=True)
-    fields = officer.fields()
-
-    def unreachable(*args, **kwargs):
-        raise OperationalError("INSERT", {}, Exception("connection refused"))
-    monkeypatch.setattr(services, "record_response", unreachable)
-    reply = officer.submit({f: "5" for f in fields})
-    assert reply.status_code == 503
-    assert "could not save your answers" in reply.text
-    assert reply.text.count("checked") == len(fields)
-    assert stored(app) == (0, 0)
+@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL is not set: the PostgreSQL run is "
+                                       "skipped")
+def test_postgresql_cut_off_mid_survey_keeps_the_answers():
+    """The real PostgreSQL, reached through a TCP proxy that drops every connection and refuses
+    new ones between opening the survey and pressing Send: a 'try again' page with every answer
+    still selected, nothing written; once it is back, Send stores the response once."""
+    from sqlalchemy.engine import make_url
+    from tests.conftest import fresh_database, make_agency, make_app, make_cohort
+    from tests.servers import TcpProxy
+    url = make_url(PG_URL)
+    with fresh_database(PG_URL) as direct:
+        with direct.app_context():
+            code = make_cohort(make_agency()).waves[0].join_code
+        proxy = TcpProxy(url.port or 5432, url.host or "127.0.0.1").start()
+        app = make_app(url.set(host="127.0.0.1", port=proxy.port).render_as_string(
+            hide_password=False))
+        officer = Officer(app.test_client(), code)
+        officer.start()
+        officer.give_code(skip=True)
+        answers = {f: "4" for f in officer.fields()}
+        proxy.cut()
+        reply = officer.submit(answers)
+        assert reply.status_code == 503
+        assert "could not save your answers" in reply.text
+        assert reply.text.count("checked") == len(answers)
+        assert stored(direct) == (0, 0)
+        proxy.restore()
+        assert officer.submit(answers).status_code == 302
+        assert officer.submit(answers).status_code == 302  # a second press: still stored once
+        assert stored(direct) == (1, 25)
+        proxy.cut()
+        with app.app_context():
+            db.engine.dispose()
 
 
 def test_submit_takes_a_fixed_number_of_statements(app, officer):
