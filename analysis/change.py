@@ -377,14 +377,16 @@ def _overlap(xa: np.ndarray, xb: np.ndarray, pa: np.ndarray, pb: np.ndarray,
     if equal_var:
         pooled = ((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2)
         se2 = pooled * (1 / n1 + 1 / n2 - overlap)
-        dof = (nc - 1) + (na + nb + nc - 1) / (na + nb + 2 * nc) * (na + nb)
     else:
         se2 = v1 / n1 + v2 / n2 - overlap * np.sqrt(v1 * v2)
+    out["r"] = r
+    if not se2 > 0:  # before the degrees of freedom: with no variance gamma would be 0 / 0
+        return out
+    if equal_var:
+        dof = (nc - 1) + (na + nb + nc - 1) / (na + nb + 2 * nc) * (na + nb)
+    else:
         gamma = (v1 / n1 + v2 / n2) ** 2 / ((v1 / n1) ** 2 / (n1 - 1) + (v2 / n2) ** 2 / (n2 - 1))
         dof = (nc - 1) + (gamma - nc + 1) / (na + nb + 2 * nc) * (na + nb)
-    out["r"] = r
-    if not se2 > 0:
-        return out
     se = np.sqrt(se2)
     t = out["mean_diff"] / se
     crit = stats.t.ppf(1 - (1 - confidence) / 2, dof)

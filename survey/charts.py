@@ -70,6 +70,56 @@ def cohort_charts(report) -> dict[str, Figure]:
             out["agreement"] = figure("chart-agreement", charts.agreement_bars(part),
                                       "Agreement with each statement before and after training; "
                                       "the table below gives the share who agreed.")
+    bars = _reliable_bars(report.reliable, "construct_name")
+    if bars is not None:
+        out["reliable"] = figure("chart-reliable", bars,
+                                 "For each scale, the share of linked officers who reliably "
+                                 "improved, did not change beyond measurement error, or reliably "
+                                 "got worse; the table below gives the numbers.")
+    path = report.trajectory
+    if len(path) and (~path["withheld"] & path["mean_diff"].notna()).any():
+        table = path.rename(columns={"construct_name": "construct_label"})
+        out["trajectory"] = figure(
+            "chart-trajectory", charts.trajectory_chart(table, time="wave_label"),
+            "Change from before training after training and at each follow-up, with 95% "
+            "confidence intervals, one panel per scale; the table below gives the numbers.")
+    return out
+
+
+def _reliable_bars(table, label: str):
+    """Reliable-change bars from the shown rows with counts, or None when there are none."""
+    if table is None or table.empty:
+        return None
+    shown = table.loc[~table["withheld"] & table["share_none"].notna()]
+    if shown.empty:
+        return None
+    better = dict(zip(shown["construct"], shown["favourable"]))
+    return charts.reliable_change_bars(shown.assign(bar_label=shown[label]), label="bar_label",
+                                       better=better)
+
+
+def compare_charts(comparison) -> dict[str, Figure]:
+    """The comparison's charts besides the forest plot, from its suppressed tables only."""
+    out = {}
+    reliable = comparison.reliable
+    if len(reliable):
+        ordered = reliable.sort_values(["construct", "cohort"]).assign(
+            pair_label=lambda t: t["construct_name"] + ": " + t["cohort_label"])
+        bars = _reliable_bars(ordered, "pair_label")
+        if bars is not None:
+            out["reliable"] = figure("chart-reliable", bars,
+                                     "For each scale and class, the share of linked officers "
+                                     "who reliably improved, did not change beyond measurement "
+                                     "error, or reliably got worse; the table below gives the "
+                                     "numbers.")
+    pooled = comparison.pooled
+    if len(pooled) and (~pooled["withheld"]).any():
+        table = pooled.rename(columns={"construct_name": "construct_label"})
+        out["pooled"] = figure(
+            "chart-pooled", charts.trajectory_chart(table, time="time_label"),
+            "Change from before training at each time point, estimated across the classes by a "
+            "mixed model, with 95% confidence intervals, one panel per scale; the table below "
+            "gives the numbers.")
     return out
 
 

@@ -11,6 +11,7 @@ that closes the sum is withheld too (see :func:`_differencing_guard` and the rul
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -85,6 +86,15 @@ class CohortReport:
                 "trajectory": self.trajectory, "follow_up": self.followup,
                 "reliability": self.alpha, "item_rest": self.item_fit,
                 "item_agreement": self.items}
+
+    def evidence(self) -> list[tuple]:
+        """(linked change row, combined test row) per construct, for the page's side-by-side
+        table: the paired, the unpaired and the combined results of one scale on one line."""
+        if self.change.empty or self.combined.empty:
+            return []
+        combined = {row.construct: row for row in self.combined.itertuples()}
+        return [(row, combined[row.construct]) for row in self.change.itertuples()
+                if row.construct in combined]
 
 
 def _wave_frame(cohort: Cohort, counts: pd.Series, linked: pd.Series) -> pd.DataFrame:
@@ -202,17 +212,18 @@ def _withhold(table: pd.DataFrame, mask, reason: str, values=None) -> pd.DataFra
     out.loc[new, "withheld_reason"] = reason
     out.loc[new, "withheld"] = True
     if values is None:
-        values = list(out.select_dtypes(["number", "boolean", "bool"]).columns.drop(
-            "withheld", errors="ignore"))
+        values = list(out.select_dtypes(["number", "boolean"]).columns)
     hidden = out["withheld"].to_numpy(dtype=bool)
     for column in values:
-        if isinstance(out[column].dtype, pd.BooleanDtype):
-            out.loc[hidden, column] = pd.NA
-        else:
-            out[column] = out[column].astype(float) if out[column].dtype == bool \
-                else out[column]
-            out.loc[hidden, column] = np.nan
+        out.loc[hidden, column] = (pd.NA if isinstance(out[column].dtype, pd.BooleanDtype)
+                                   else np.nan)
     return out
+
+
+def _flags(values: pd.Series) -> pd.Series:
+    """Yes/no flags as plain True, False or None (missing), for pages and exports alike."""
+    return pd.Series([None if pd.isna(v) else bool(v) for v in values], index=values.index,
+                     dtype=object)
 
 
 def reference_alphas() -> dict[str, float]:
@@ -254,7 +265,7 @@ def _reliable_table(scores: pd.DataFrame, choice: pd.DataFrame, items: pd.DataFr
     table["pre_alpha_n"] = table["construct"].map(choice["n"]).to_numpy()
     table["reference_alpha"] = table["construct"].map(choice["reference"]).to_numpy()
     for column in [c for c in table.columns if c.startswith("n_")]:
-        table[column] = table[column].astype(float)
+        table[column] = table[column].to_numpy(dtype=float, na_value=np.nan)
     table = table.drop(columns=["sd_source", "z"])
     return suppress(table, k=k)
 
@@ -296,13 +307,14 @@ def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.Data
     small = (table["n_linked"] < k) | (table["n_unlinked"] < k)
     table = _withhold(table, small, PRIMARY.format(k=k))
     table = _withhold(table, after_only.between(1, k - 1).to_numpy(), SECONDARY)
+    table["differs"] = _flags(table["differs"])
     table["note"] = [
         (f"Officers whose answers could be linked started "
          f"{'higher' if row.mean_diff > 0 else 'lower'} on {row.construct_name.lower()} "
          f"({row.mean_diff:+.2f} points, 95% CI "
          f"{row.ci_low:+.2f} to {row.ci_high:+.2f}) than officers whose answers could not be "
          "linked; the change may not hold for the others.")
-        if not row.withheld and pd.notna(row.differs) and bool(row.differs) else ""
+        if not row.withheld and row.differs is True else ""
         for row in table.itertuples()]
     return table
 
@@ -350,14 +362,14 @@ def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.Dat
                          construct_name=alpha["construct"].map(names))
     alpha = suppress(alpha, k=k, values=["k", "alpha", "ci_low", "ci_high", "min_item_rest",
                                          "n_against"])
-    alpha["alpha_low"] = alpha["alpha_low"].astype("boolean").mask(alpha["withheld"])
+    alpha["alpha_low"] = _flags(alpha["alpha_low"].astype("boolean").mask(alpha["withheld"]))
     alpha["items_against"] = alpha["items_against"].where(~alpha["withheld"], "")
     fit = pd.concat(fits, ignore_index=True)
     fit = fit.merge(items[["item", "text"]], on="item", how="left")
     fit = fit.assign(wave_label=fit["wave"].map(label),
                      construct_name=fit["construct"].map(names))
     fit = suppress(fit, k=k, values=["item_rest"])
-    fit["against_scale"] = fit["against_scale"].astype("boolean").mask(fit["withheld"])
+    fit["against_scale"] = _flags(fit["against_scale"].astype("boolean").mask(fit["withheld"]))
     return alpha, fit
 
 
@@ -475,6 +487,13 @@ class Comparison:
         return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests,
                 "reliable_change": self.reliable, "pooled_trajectory": self.pooled}
 
+    def not_converged(self) -> list[str]:
+        """The scales whose pooled mixed model did not converge (no estimate shown)."""
+        if self.pooled.empty:
+            return []
+        stalled = self.pooled.loc[~self.pooled["converged"].astype(bool), "construct_name"]
+        return list(dict.fromkeys(stalled))
+
 
 def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     """Each cohort's change per scale, and whether cohorts differ; small cohorts not plotted."""
@@ -498,8 +517,7 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
         tests = tests.reset_index().assign(construct_name=lambda t: t["construct"].map(names))
     linked = changes.groupby("cohort")["n"].max()
     listing["linked"] = listing["cohort"].map(linked)
-    listing["plotted"] = listing["cohort"].map(
-        changes.groupby("cohort")["withheld"].apply(lambda w: not w.all())).fillna(False)
+    listing["plotted"] = listing["cohort"].isin(set(changes.loc[~changes["withheld"], "cohort"]))
     reliable = _compare_reliable(answers, items, scores, listing, k)
     pooled = _pooled_table(scores, changes, names, k)
     return Comparison(k, listing, changes, tests, notes, reliable, pooled)
@@ -521,6 +539,28 @@ def _compare_reliable(answers, items, scores, listing, k) -> pd.DataFrame:
     out = pd.concat(parts, ignore_index=True)
     first = ["cohort", "cohort_label", "construct", "construct_name"]
     return out[first + [c for c in out.columns if c not in first]]
+
+
+def _time_label(point: str) -> str:
+    """A time point of :func:`analysis.trajectory.time_points` as the page names it."""
+    return "After training" if point == "post" else point[0].upper() + point[1:]
+
+
+def _pooled_fit(part: pd.DataFrame) -> pd.DataFrame:
+    """:func:`analysis.trajectory.pooled_trajectory` for one construct. A fit during which numpy
+    warned (an overflow or a log of zero on the way) is treated as not converged, its warning
+    kept in ``fit_warning``; other warnings pass on."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = pooled_trajectory(part)
+    numeric = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
+    for other in (w for w in caught if not issubclass(w.category, RuntimeWarning)):
+        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+    if numeric and len(table):
+        table["converged"] = False
+        table["fit_warning"] = "; ".join(dict.fromkeys(
+            [w for w in table["fit_warning"].iloc[:1] if w] + numeric))
+    return table
 
 
 def _pooled_table(scores: pd.DataFrame, changes: pd.DataFrame, names: pd.Series, k: int
@@ -546,12 +586,15 @@ def _pooled_table(scores: pd.DataFrame, changes: pd.DataFrame, names: pd.Series,
     used = used.loc[size >= k].drop(columns="time_point")
     if not (used["wave_kind"] == "followup").any():
         return pd.DataFrame()
-    table = pooled_trajectory(used)
+    table = pd.concat([_pooled_fit(part) for _, part in used.groupby("construct", sort=True)
+                       if part["score"].nunique() > 1],  # all answers alike: nothing to model
+                      ignore_index=True) if len(used) else pd.DataFrame()
     if table.empty:
-        return table
+        return pd.DataFrame()
     table.insert(1, "construct_name", table["construct"].map(names))
-    table["time_label"] = table["time_point"].astype(str).map(
-        lambda t: "After training" if t == "post" else t[0].upper() + t[1:])
+    order = [_time_label(t) for t in table["time_point"].cat.categories if t != "pre"]
+    table["time_label"] = pd.Categorical(table["time_point"].astype(str).map(_time_label),
+                                         categories=order, ordered=True)
     table["time_point"] = table["time_point"].astype(str)
     estimates = ["mean_diff", "se", "ci_low", "ci_high", "p_val", "var_officer",
                  "var_residual"]

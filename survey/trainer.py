@@ -189,7 +189,8 @@ def report(cohort_id):
     result = reports.cohort_report(cohort)
     figures = page_charts.cohort_charts(result)
     return render_template("trainer/report.html", cohort=cohort, report=result,
-                           figures=figures, tables=list(result.tables))
+                           figures=figures, tables=list(result.tables),
+                           reliability_min_n=reports.RELIABILITY_MIN_N)
 
 
 @bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
@@ -200,7 +201,9 @@ def report_export(cohort_id, fmt):
     result = reports.cohort_report(cohort)
     return exports.tables_download(fmt, result.tables, f"cohort-{cohort.id}-report", "change",
                                    cohort=cohort.name, held_on=cohort.held_on,
-                                   minimum_group_size=result.k, sentences=result.sentences)
+                                   minimum_group_size=result.k, sentences=result.sentences,
+                                   effect_size_in_sentences=reports.HEADLINE_EFFECT,
+                                   effect_size_why=reports.HEADLINE_WHY)
 
 
 def _comparison_from_request():
@@ -240,7 +243,9 @@ def compare():
         StaffUser.agency_id == current_user.agency_id,
         StaffUser.role.in_([Role.TRAINER, Role.ADMIN])).order_by(StaffUser.name)).all()
     return render_template("trainer/compare.html", comparison=comparison,
-                           figure=page_charts.forest(comparison), all_cohorts=all_cohorts,
+                           figure=page_charts.forest(comparison),
+                           figures=page_charts.compare_charts(comparison),
+                           reliability_min_n=reports.RELIABILITY_MIN_N, all_cohorts=all_cohorts,
                            filters=filters, trainers=trainers, topics=curriculum_topics(),
                            query=request.query_string.decode())
 
