@@ -94,7 +94,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
         return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
                          trained)
 
-    answers, notes = like_with_like(answers, meta, list(waves["wave"]), "wave",
+    answers, meta, notes = like_with_like(answers, meta, list(waves["wave"]), "wave",
                                     "pulse survey versions")
     scores = scale_scores(answers, meta)
     scores = scores.merge(answers.drop_duplicates("response_id")[["response_id", "unit",

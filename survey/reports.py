@@ -455,19 +455,20 @@ def _sentences(report: CohortReport) -> list[str]:
 
 
 def like_with_like(answers: pd.DataFrame, items: pd.DataFrame, wave_ids: list[int], by: str,
-                   between: str) -> tuple[pd.DataFrame, list[str]]:
-    """Answers restricted, scale by scale, to the statements every compared survey version
-    offered, and a sentence for each scale whose statements changed between `between`."""
+                   between: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Answers and item metadata restricted, scale by scale, to the statements every compared
+    survey version offered (so the 80% rule counts only those), and a sentence for each scale
+    whose statements changed between `between`."""
     shared = common_items(offered_items(wave_ids), by=by)
     changed = shared.loc[shared["changed"]]
     if changed.empty:
-        return answers, []
+        return answers, items, []
     keep = {item for row in shared.itertuples() for item in row.items}
     names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
     notes = [f"{names.get(row.construct, row.construct)}: its statements changed between "
              f"{between}, so it is compared on the {len(row.items)} of {row.n_items_all} "
              "statements they share." for row in changed.itertuples()]
-    return answers.loc[answers["item"].isin(keep)], notes
+    return answers.loc[answers["item"].isin(keep)], items.loc[items["item"].isin(keep)], notes
 
 
 # --- Comparing cohorts ---------------------------------------------------------------------------
@@ -504,8 +505,8 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
                              "topics": ", ".join(c.topic_codes)} for c in cohorts])
     if answers.empty:
         return Comparison(k, listing, pd.DataFrame(), pd.DataFrame())
-    answers, notes = like_with_like(answers, items, sorted(answers["wave"].unique()), "cohort",
-                                    "the classes' survey versions")
+    answers, items, notes = like_with_like(answers, items, sorted(answers["wave"].unique()),
+                                           "cohort", "the classes' survey versions")
     scores = scale_scores(answers, items)
     changes = cohort_changes(scores)
     changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")

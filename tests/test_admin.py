@@ -4,6 +4,7 @@ import datetime as dt
 import email
 import email.policy
 import io
+import json
 import re
 import zipfile
 
@@ -453,3 +454,37 @@ def test_without_smtp_nothing_is_sent_and_the_page_says_hand_it_over(app, admin_
                       email="dana@metro.example.org", role="trainer")
     assert "in person or by a channel you trust" in reply.text
     assert "could not be sent" not in reply.text
+
+
+def test_pulse_trend_compares_a_changed_scale_on_its_shared_statements(app, admin_client,
+                                                                         agency_admin):
+    """A local cynicism statement joins the pulse between two pulses. The second pulse's
+    cynicism score leaves it out, so the two pulses compare like with like, and the page says so."""
+    with app.app_context():
+        agency = db.session.get(Agency, agency_admin["agency_id"])
+        today = services.local_date(agency)
+        first = services.start_pulse(agency, None, opens_on=today - dt.timedelta(days=40),
+                                     days_open=60).join_code
+    for _ in range(5):
+        officer = Officer(app.test_client(), first)
+        officer.start()
+        assert officer.submit({f: "4" for f in officer.fields()}).status_code == 302
+    reply = post_form(admin_client, "/admin/items/new", text="Deflection is another fad.",
+                      construct="cynicism", scale="agree5", instrument="pulse")
+    assert reply.status_code == 302
+    with app.app_context():
+        agency = db.session.get(Agency, agency_admin["agency_id"])
+        second = services.start_pulse(agency, None, opens_on=today).join_code
+    for _ in range(5):
+        officer = Officer(app.test_client(), second)
+        officer.start()
+        fields = officer.fields()
+        assert "q_L1_001" in fields
+        assert officer.submit({f: ("1" if f == "q_L1_001" else "4")
+                               for f in fields}).status_code == 302
+    page = admin_client.get("/leadership/")
+    assert "Cynicism and apathy: its statements changed between pulse survey versions" \
+        in page.text
+    doc = json.loads(admin_client.get("/leadership/dashboard.json").data)
+    cynicism = [row["mean"] for row in doc["tables"]["trend"] if row["construct"] == "cynicism"]
+    assert len(cynicism) == 2 and cynicism[0] == cynicism[1]  # the local statement left out

@@ -129,3 +129,15 @@ def test_scale_alpha_keys_items_before_computing(alpha_data):
     data["wave"] = 1
     result = scale_alpha(data, items).iloc[0]
     assert result["alpha"] == pytest.approx(cronbach_alpha(wide).iloc[0]["alpha"], rel=1e-9)
+
+
+def test_common_items_keeps_what_every_version_offered():
+    from analysis.scoring import common_items
+    offered = pd.DataFrame({
+        "wave": [1, 1, 1, 2, 2, 2, 2, 3],
+        "item": ["A1", "A2", "B1", "A1", "A2", "A3", "B1", "B1"],
+        "construct": ["a", "a", "b", "a", "a", "a", "b", "b"]})
+    table = common_items(offered).set_index("construct")
+    assert table.loc["a", "items"] == ["A1", "A2"] and table.loc["a", "n_items_all"] == 3
+    assert bool(table.loc["a", "changed"]) and not bool(table.loc["b", "changed"])
+    assert table.loc["b", "items"] == ["B1"]  # wave 3 asked only b: it restricts only b
