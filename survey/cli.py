@@ -49,8 +49,9 @@ def create_user(email, agency_name, name, role, timezone, platform_admin, passwo
 def demo_command(if_empty, base_url):
     """Fill an empty database with a demo agency, logins, cohorts and responses."""
     if demo.is_empty():
-        click.echo("Loading demo data...")
-        demo.load()
+        with click.progressbar(length=demo.STEPS, label="Loading demo data",
+                               file=sys.stderr) as bar:
+            demo.load(progress=bar.update)
         click.echo("Demo data loaded.")
     elif not if_empty:
         raise click.ClickException("The database already holds data: demo data only goes into "

@@ -49,6 +49,9 @@ class DemoCohort:
     followup_days: int | None = None
 
 
+#: Quarterly pulses over three years.
+PULSES = 12
+
 COHORTS = [
     DemoCohort("Deflection basics, day shift", 120, 34, "Patrol North",
                ("science_of_addiction", "aces", "relapse", "local_treatment", "post_referral",
@@ -58,14 +61,23 @@ COHORTS = [
     DemoCohort("Recovery voices: lived experience panel", 20, 22, "Community Policing",
                ("lived_experience", "historical_context", "local_treatment", "post_referral"), 1.2),
 ]
+#: Steps `load` reports to its progress callback: each cohort, the open class, each pulse, the end.
+STEPS = len(COHORTS) + 1 + PULSES + 1
 
 
 def _local(day: dt.date, hour: int) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hour), ZoneInfo(TIMEZONE))
 
 
-def load(rng_seed: int = 2026) -> Agency:
-    """Fill an empty database with the demo agency; returns it."""
+
+
+def _ignore(_: int) -> None:
+    pass
+
+
+def load(rng_seed: int = 2026, progress=_ignore) -> Agency:
+    """Fill an empty database with the demo agency; returns it. `progress(n)` is called as
+    steps finish (STEPS in all), for a progress bar."""
     rng = np.random.default_rng(rng_seed)
     agency = services.get_or_create_agency(AGENCY, timezone=TIMEZONE, headcount=HEADCOUNT)
     units = {name: Unit(agency=agency, name=name) for name in UNITS}
@@ -95,13 +107,16 @@ def load(rng_seed: int = 2026) -> Agency:
             wave.closes_at = _local(day + dt.timedelta(days=3 if wave.kind is WaveKind.FOLLOWUP
                                                        else 0), 18)
         _simulate(rng, agency, spec, waves, items)
+        progress(1)
     upcoming = services.create_cohort(
         agency, name="Deflection basics, weekend shift", held_on=today,
         trainer=users[Role.TRAINER], unit=units["Traffic"], location="Training room A",
         topics=["science_of_addiction", "aces", "relapse", "local_treatment"])
     services.open_wave(upcoming.waves[0], current_app.config["WAVE_OPEN_HOURS"])
-    _culture(rng, agency, users[Role.LEADER], units, today)
+    progress(1)
+    _culture(rng, agency, users[Role.LEADER], units, today, progress)
     db.session.commit()
+    progress(1)
     return agency
 
 
@@ -139,7 +154,7 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, 1)
 
 
-def _culture(rng, agency: Agency, leader, units: dict, today: dt.date) -> None:
+def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=_ignore) -> None:
     """Tracker progress, twelve quarterly pulses over three years, and program figures."""
     items = services.tracker_items(agency)
     done_on = {}
@@ -158,7 +173,7 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date) -> None:
         Item.code.in_([i.code for i in pulse_items])))}
     unit_list = [units[name] for name in UNITS] + [None]
     responses, answers = [], []
-    for quarter in range(12):
+    for quarter in range(PULSES):
         opens_on = _months_ago(today, 36 - 3 * quarter)
         wave = services.start_pulse(agency, leader, opens_on=opens_on, days_open=14)
         years = quarter / 4
@@ -184,6 +199,7 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date) -> None:
                     value = 6 - value
                 answers.append({"response_id": key, "item_id": item_ids[item.code],
                                 "value": value})
+        progress(1)
     db.session.execute(sa.insert(Response), responses)
     db.session.execute(sa.insert(Answer), answers)
     services.start_pulse(agency, leader, opens_on=today, days_open=14)  # open now, to try

@@ -81,3 +81,11 @@ def test_bank_check_summarises_the_bank(runner):
     result = runner.invoke(args=["bank", "check"])
     assert result.exit_code == 0
     assert "Item bank version 2: 46 items, 12 constructs" in result.output
+
+
+def test_demo_reports_progress_to_the_end(app):
+    from survey import demo
+    steps = []
+    with app.app_context():
+        demo.load(progress=steps.append)
+    assert sum(steps) == demo.STEPS and len(steps) == demo.STEPS
