@@ -13,10 +13,9 @@ from sqlalchemy.exc import IntegrityError
 from . import joincode
 from .bank import Bank, BankError, current_bank, tracker_steps
 from .extensions import db
-from .models import (Agency, Answer, AuditEntry, Cohort, CohortTopic, Construct, Instrument,
-                     InstrumentItem, Item, ProgramFigure, Response, Role, StaffUser, StepStatus,
-                     Cadence,
-                     TrackerItem, Unit, Wave, WaveKind, utcnow)
+from .models import (Agency, Answer, AuditEntry, Cadence, Cohort, CohortTopic, Construct,
+                     Instrument, InstrumentItem, Item, ProgramFigure, Response, StaffUser,
+                     StepStatus, TrackerItem, Unit, Wave, WaveKind, utcnow)
 
 
 # --- The item bank in the database -------------------------------------------------------------

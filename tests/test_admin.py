@@ -247,12 +247,12 @@ def test_trainer_and_leader_cannot_reach_administration(app, agency_admin):
     with app.app_context():
         agency = db.session.get(Agency, agency_admin["agency_id"])
         emails = [make_staff(agency, role).email for role in (Role.TRAINER, Role.LEADER)]
-    for email in emails:
+    for address in emails:
         client = app.test_client()
-        AuthActions(client).login(email)
+        AuthActions(client).login(address)
         for path in ("/admin/", "/admin/settings", "/admin/surveys", "/admin/audit",
                      "/admin/archive.zip", "/admin/agencies"):
-            assert client.get(path).status_code == 403, (email, path)
+            assert client.get(path).status_code == 403, (address, path)
 
 
 def test_only_platform_admins_create_agencies(app, admin_client, agency_admin):
