@@ -192,7 +192,17 @@ def staff_pages(browser, site, visit):
             ("pulses", "/leadership/pulses"),
             ("tracker", "/leadership/tracker"),
             ("tracker-step", "/leadership/tracker/kotter_6_quick_wins"),
-            ("figures", "/leadership/figures")]:
+            ("figures", "/leadership/figures"),
+            ("admin-accounts", "/admin/"),
+            ("admin-invite", "/admin/staff/new"),
+            ("admin-settings", "/admin/settings"),
+            ("admin-surveys", "/admin/surveys"),
+            ("admin-edit-survey", "/admin/surveys/pulse"),
+            ("admin-new-item", "/admin/items/new"),
+            ("admin-audit", "/admin/audit"),
+            ("admin-archive", "/admin/archive"),
+            ("admin-agencies", "/admin/agencies"),
+            ("admin-delete-cohort", f"/admin/cohorts/{site['cohort']}/delete")]:
         reply = page.goto(f"{base}{path}")
         assert reply.status == 200, (name, reply.status)
         visit(page, name)
@@ -210,7 +220,7 @@ def test_officer_pages_pass_axe_on_a_phone(browser, site):
 def test_staff_pages_pass_axe_on_a_desktop(browser, site):
     audit = Audit("staff")
     staff_pages(browser, site, audit)
-    assert len(audit.pages) == 12, audit.pages
+    assert len(audit.pages) == 22, audit.pages
     audit.check()
 
 
