@@ -12,15 +12,19 @@ benchmarks/bench_wsgi.py (the real app plus a bare route, `/bench/bare`):
    (each officer walked the real path first: join page and form, notice, personal code, the
    questions page; the measured request is the questions POST, one new answer each), beside the
    bare route on the same server, both driven by the same load client, wrk (Debian's package,
-   installed when missing and possible) or, failing that, a Python client. The client's own CPU
-   time is printed: on 2 shared cores it competes with the server.
+   installed when missing and possible) or, failing that, a Python client. Three alternating
+   rounds of each; medians. The client's own CPU time is printed: it shares the cores.
 2. The 500-officer burst of benchmarks/burst.py (target p99 < 300 ms, none lost).
-3. The cohort report and the leadership dashboard pages (median of sequential requests) with the
-   demo agency's data, then again with ten times as much data from other agencies in the same
-   database: the ratio should stay near 1.
+3. The cohort report and the leadership dashboard pages with the demo agency's data (database A)
+   beside the same pages of the same agency in database B, which also holds ten other agencies
+   as large: two servers, requests alternating between them, so that other programs on the
+   shared cores slow both alike. Median and best wall time, and the worker's CPU time (all its
+   threads, so it can exceed the wall time) from bench_wsgi's header. The ratio B / A should
+   stay near 1: a page must not grow slower with other agencies' data.
 4. The size of the officer's questions page, the cohort report and the dashboard with everything
    they load (HTML, CSS, JavaScript, images), as sent and gzip-compressed.
 
+`--quick` is a smoke run (short, 50 officers, 2 other agencies): not figures to quote.
 Progress is printed per step; a table of every figure comes at the end. No test asserts on these
 times: they are figures for people to read.
 """
@@ -49,16 +53,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import sqlalchemy as sa  # noqa: E402
 
 from benchmarks import burst  # noqa: E402
-from benchmarks.harness import (Browser, answers, database_urls, gunicorn, median,  # noqa: E402
-                     migrated_database, officer_at_questions, open_training_wave, percentile,
-                     say, stored_answers)
+from benchmarks.harness import (Browser, answers, database_urls, gunicorn,  # noqa: E402
+                                median, migrated_database, officer_at_questions,
+                                open_training_wave, percentile, say, stored_answers)
 from survey.extensions import db  # noqa: E402
 from survey.models import Agency, Answer, Cohort, Response  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 LUA = HERE / "requests.lua"
 CORES = os.cpu_count() or 1
-OTHER_AGENCIES = 10
 
 
 # --- The load client --------------------------------------------------------------------------
@@ -172,37 +176,44 @@ def prepare_officers(port, code, count, start=0):
 
 def throughput(app, port, code, client, seconds, rounds=3):
     """Bare route and survey submit, same client, same server, same run: `rounds` runs of each,
-    alternating, so that load from others on shared cores falls on both; medians are kept."""
+    alternating, so that load from others on shared cores falls on both; medians are kept.
+
+    Each submit is a new officer's answers, prepared beforehand. A run that uses up its prepared
+    officers would go on to send repeats (cheap: already stored), so it is discarded and run
+    again with twice as many."""
     name = "wrk" if client else "Python client"
     bare_line = [("/bench/bare", "", "")]
     load(client, port, bare_line, 2, 200)  # warm up every worker
     say("  a short pilot to size the submit runs (300 officers)")
-    started = time.perf_counter()
-    pilot_lines = prepare_officers(port, code, 300)
-    prep_rate = len(pilot_lines) / (time.perf_counter() - started)
-    pilot = load(client, port, pilot_lines, 2, 302)
-    per_round = int(pilot["rps"] * seconds * 1.5) + 100
-    say(f"    pilot {pilot['rps']:.0f} submits/s; preparing {per_round * rounds} officers "
-        f"(about {per_round * rounds / prep_rate:.0f} s: join page and form, notice, code page "
-        "and form, questions page each)")
-    lines = prepare_officers(port, code, per_round * rounds, start=1000)
-    bares, submits = [], []
+    pilot = load(client, port, prepare_officers(port, code, 300), 2, 302)
+    per_round = int(pilot["rps"] * seconds * 2) + 100
+    say(f"    pilot {pilot['rps']:.0f} submits/s")
+    bares, submits, first = [], [], 1000
     for r in range(rounds):
         say(f"  round {r + 1} of {rounds}: bare route, {seconds} s with {name}")
         bare = load(client, port, bare_line, seconds, 200)
         say(f"    {bare['rps']:.0f} req/s, p50 {bare['p50_ms']:.1f} ms, "
             f"p99 {bare['p99_ms']:.1f} ms")
-        say(f"  round {r + 1} of {rounds}: survey submit, {seconds} s with {name}")
-        before = stored_answers(app, code)
-        submit = load(client, port, lines[r * per_round:(r + 1) * per_round], seconds, 302)
-        time.sleep(1)  # requests left in flight at the client's deadline still finish
-        submit["stored"] = stored_answers(app, code) - before
+        while True:
+            say(f"  round {r + 1} of {rounds}: preparing {per_round} officers (join page and "
+                "form, notice, code page and form, questions page each)")
+            lines = prepare_officers(port, code, per_round, start=first)
+            first += per_round
+            say(f"  round {r + 1} of {rounds}: survey submit, {seconds} s with {name}")
+            before = stored_answers(app, code)
+            submit = load(client, port, lines, seconds, 302)
+            time.sleep(1)  # requests left in flight at the client's deadline still finish
+            submit["stored"] = stored_answers(app, code) - before
+            if not submit["wrapped"]:
+                break
+            say(f"    {submit['rps']:.0f} req/s: more than the {per_round} officers prepared; "
+                "discarded, again with twice as many")
+            per_round *= 2
         submit["lost"] = max(0, submit["requests"] - submit["unexpected"] - submit["stored"])
         say(f"    {submit['rps']:.0f} req/s, p50 {submit['p50_ms']:.1f} ms, p99 "
             f"{submit['p99_ms']:.1f} ms; {submit['stored']} answers stored, "
-            f"{submit['unexpected']} unexpected replies, {submit['lost']} lost"
-            + (f"; RAN OUT of prepared officers {submit['wrapped']} times" if submit["wrapped"]
-               else ""))
+            f"{submit['unexpected']} unexpected replies, {submit['lost']} lost")
+        per_round = max(per_round, int(submit["rps"] * seconds * 2) + 100)
         bares.append(bare)
         submits.append(submit)
     return combine(bares), combine(submits)
@@ -230,26 +241,41 @@ def sign_in(port, email, password) -> Browser:
     return staff
 
 
-def page_time(browser, path, runs=15, warm=8):
-    """Median wall time (ms) of sequential GETs after a warm-up that reaches every worker."""
-    times = []
-    for n in range(warm + runs):
-        began = time.perf_counter()
-        status, _, _ = browser.request("GET", path)
-        if n >= warm:
-            times.append((time.perf_counter() - began) * 1000)
-        assert status == 200, (path, status)
-    return median(times)
+def timed_get(browser, path):
+    """(wall ms, worker CPU ms) of one GET; the CPU time comes from bench_wsgi's header."""
+    conn = http.client.HTTPConnection("127.0.0.1", browser.port, timeout=120)
+    began = time.perf_counter()
+    conn.request("GET", path, headers={"Cookie": browser.cookie})
+    reply = conn.getresponse()
+    reply.read()
+    wall = (time.perf_counter() - began) * 1000
+    conn.close()
+    assert reply.status == 200, (path, reply.status)
+    return wall, float(reply.getheader("X-Bench-CPU-ms"))
 
 
-def page_times(port, paths, password):
-    staff = sign_in(port, "admin@demo.example.org", password)
-    bare = page_time(staff, "/bench/bare", runs=30)
-    report = page_time(staff, paths["report"])
-    dashboard = page_time(staff, paths["dashboard"])
-    say(f"    bare route {bare:.1f} ms, cohort report {report:.1f} ms, dashboard "
-        f"{dashboard:.1f} ms")
-    return {"bare": bare, "report": report, "dashboard": dashboard}
+def compare_pages(port_a, paths_a, port_b, paths_b, password, runs=15, warm=8):
+    """Each page on both servers, requests alternating A, B, A, B..., so that other work on the
+    shared cores falls on both alike. Per page and server: median wall time, best wall time and
+    median CPU time of the worker (in-process work: SQLite queries count, PostgreSQL's do not)."""
+    staff = {"a": sign_in(port_a, "admin@demo.example.org", password),
+             "b": sign_in(port_b, "admin@demo.example.org", password)}
+    paths = {"a": {"bare": "/bench/bare", **paths_a}, "b": {"bare": "/bench/bare", **paths_b}}
+    result = {}
+    for page in ("bare", "report", "dashboard"):
+        n = runs * 2 if page == "bare" else runs
+        times = {"a": [], "b": []}
+        for i in range(warm + n):
+            for side in ("a", "b"):
+                wall, cpu = timed_get(staff[side], paths[side][page])
+                if i >= warm:
+                    times[side].append((wall, cpu))
+        result[page] = {side: (median([w for w, _ in t]), min(w for w, _ in t),
+                               median([c for _, c in t])) for side, t in times.items()}
+        a, b = result[page]["a"], result[page]["b"]
+        say(f"    {page}: median {a[0]:.1f} ms (best {a[1]:.1f}, worker CPU {a[2]:.1f}) vs "
+            f"{b[0]:.1f} ms (best {b[1]:.1f}, worker CPU {b[2]:.1f}) with the other agencies")
+    return result
 
 
 ASSET = re.compile(r'<(?:link[^>]*rel="(?:stylesheet|icon)"[^>]*href|script[^>]*src|img[^>]*src)'
@@ -328,38 +354,73 @@ def load_other_agencies(app, count):
 
 # --- The run ----------------------------------------------------------------------------------
 
-def run_engine(engine, url, client, args):
+def sibling_url(url: str, tmp: Path) -> str:
+    """A second, separate database beside `url`: another SQLite file, or another schema of the
+    same PostgreSQL database (created here, dropped by `drop_sibling`)."""
+    if url.startswith("sqlite"):
+        return f"sqlite:///{tmp / 'bench-others.db'}"
+    base = sa.make_url(url)
+    engine = sa.create_engine(base)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}"))
+    engine.dispose()
+    return base.update_query_dict({"options": f"-csearch_path={SCHEMA}"}).render_as_string(
+        hide_password=False)
+
+
+def drop_sibling(url: str) -> None:
+    if url.startswith("sqlite"):
+        return
+    engine = sa.create_engine(sa.make_url(url))
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE"))
+    engine.dispose()
+
+
+SCHEMA = "bench_other_agencies"
+
+
+def run_engine(engine, url, client, args, tmp):
     shown = url.split("@")[-1] if "@" in url else "a temporary file"
     say(f"\n=== {engine} ({shown}) ===")
     result = {}
-    say("- the 500-officer burst (benchmarks/burst.py)")
+    say(f"- the {args.officers}-officer burst (benchmarks/burst.py)")
     result["burst"] = burst.run(url, args.officers)
 
     with migrated_database(url) as app:
-        say("- loading the demo agency (realistic data: 3 classes, 3 years of pulses)")
+        say("- database A: the demo agency (realistic data: 3 classes, 3 years of pulses)")
         paths, password = load_demo(app)
         code = open_training_wave(app)
         result["rows"] = row_counts(app)
         say(f"    {result['rows'][1]} answer sheets, {result['rows'][2]} answers")
         with gunicorn(url) as port:
-            say("- throughput")
+            say("- throughput (database A)")
             result["bare"], result["submit"] = throughput(app, port, code, client, args.seconds,
                                                          args.rounds)
-            say("- page times with the demo agency's data")
-            result["pages"] = page_times(port, paths, password)
-            say("- page weights")
+            say("- page weights (database A)")
             result["weights"] = page_weights(port, code, paths, password)
-            say(f"- loading {OTHER_AGENCIES} other agencies of the same size")
-            load_other_agencies(app, OTHER_AGENCIES)
-            result["rows_10x"] = row_counts(app)
-            say(f"    {result['rows_10x'][0]} agencies, {result['rows_10x'][1]} answer sheets, "
-                f"{result['rows_10x'][2]} answers")
-            say("- page times with 10x data from other agencies")
-            result["pages_10x"] = page_times(port, paths, password)
+        other_url = sibling_url(url, tmp)
+        try:
+            with migrated_database(other_url) as other:
+                say(f"- database B: the same demo agency, then {args.others} other agencies of "
+                    "the same size")
+                other_paths, _ = load_demo(other)
+                open_training_wave(other)
+                load_other_agencies(other, args.others)
+                result["rows_10x"] = row_counts(other)
+                say(f"    {result['rows_10x'][0]} agencies, {result['rows_10x'][1]} answer "
+                    f"sheets, {result['rows_10x'][2]} answers")
+                say("- page times: database A beside database B, requests alternating")
+                with gunicorn(url) as port_a, gunicorn(other_url) as port_b:
+                    result["pages"] = compare_pages(port_a, paths, port_b, other_paths,
+                                                    password, args.page_runs)
+        finally:
+            drop_sibling(url)
     return result
 
 
-def table(results, client):
+def table(results, client, args):
+    others = args.others
     rows = []
 
     def row(figure, *values):
@@ -384,7 +445,7 @@ def table(results, client):
         *[f"{get[e]['submit']['rps'] / get[e]['bare']['rps']:.2f}" for e in engines], ">= 0.5")
     row("load client CPU (bare; submit), share of 2 cores",
         *[f"{share(get[e]['bare'])}; {share(get[e]['submit'])}" for e in engines], "")
-    row("500-officer burst: submit p50 / p99",
+    row(f"{args.officers}-officer burst: submit p50 / p99",
         *[f"{get[e]['burst']['p50']:.0f} / {get[e]['burst']['p99']:.0f} ms" for e in engines],
         "p99 < 300 ms")
     row("  bare route, same burst: p50 / p99",
@@ -394,22 +455,24 @@ def table(results, client):
         *[f"{get[e]['burst']['stored']} / {get[e]['burst']['lost']} / "
           f"{get[e]['burst']['errors']}" for e in engines], "0 lost")
     for key, label in (("report", "cohort report page"), ("dashboard", "leadership dashboard")):
-        row(f"{label}: median", *[f"{get[e]['pages'][key]:.0f} ms" for e in engines], "")
-        row("  with 10x data from other agencies",
-            *[f"{get[e]['pages_10x'][key]:.0f} ms "
-              f"({get[e]['pages_10x'][key] / get[e]['pages'][key]:.2f}x)" for e in engines],
-            "~1.0x")
-    row("bare route, sequential: median",
-        *[f"{get[e]['pages']['bare']:.1f} ms; 10x data {get[e]['pages_10x']['bare']:.1f} ms"
-          for e in engines], "")
+        row(f"{label}: median wall (best; worker CPU)",
+            *[pages(get[e]["pages"][key]["a"]) for e in engines], "")
+        row(f"  with {others}x data from other agencies",
+            *[pages(get[e]["pages"][key]["b"]) for e in engines], "")
+        row("  ratio with / without (wall; worker CPU)",
+            *[f"{get[e]['pages'][key]['b'][0] / get[e]['pages'][key]['a'][0]:.2f}x; "
+              f"{get[e]['pages'][key]['b'][2] / get[e]['pages'][key]['a'][2]:.2f}x"
+              for e in engines], "~1.0x")
+    row("bare route, sequential: median wall (best; worker CPU)",
+        *[pages(get[e]["pages"]["bare"]["a"], 1) for e in engines], "")
     for key, label in (("questions", "officer questions page"), ("report", "cohort report"),
                        ("dashboard", "leadership dashboard")):
         row(f"weight: {label}",
             *[f"{get[e]['weights'][key]['total'] / 1024:.0f} KB in "
               f"{get[e]['weights'][key]['files']} files "
               f"({get[e]['weights'][key]['gzip'] / 1024:.0f} KB gzipped)" for e in engines], "")
-    row("data: agencies / answer sheets / answers",
-        *[f"{get[e]['rows'][0]} / {get[e]['rows'][1]} / {get[e]['rows'][2]}; 10x: "
+    row("data: agencies / answer sheets / answers (with the benchmark's own agency)",
+        *[f"{get[e]['rows'][0]} / {get[e]['rows'][1]} / {get[e]['rows'][2]}; {others}x: "
           f"{get[e]['rows_10x'][0]} / {get[e]['rows_10x'][1]} / {get[e]['rows_10x'][2]}"
           for e in engines], "")
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
@@ -417,6 +480,11 @@ def table(results, client):
         cells = ["-" * widths[i] if c == "---" else str(c).ljust(widths[i])
                  for i, c in enumerate(r)]
         print("| " + " | ".join(cells) + " |")
+
+
+def pages(figures, digits=0) -> str:
+    wall, best, cpu = figures
+    return f"{wall:.{digits}f} ms ({best:.{digits}f}; {cpu:.{digits}f})"
 
 
 def rates(figures) -> str:
@@ -433,18 +501,31 @@ def main():
                         "BENCH_DATABASE_URL or TEST_DATABASE_URL when set")
     parser.add_argument("--seconds", type=int, default=5, help="length of each load run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs of each route")
+    parser.add_argument("--others", type=int, default=10,
+                        help="other agencies as large as the demo agency, for the page times")
+    parser.add_argument("--page-runs", type=int, default=15, help="timed requests per page")
+    parser.add_argument("--quick", action="store_true",
+                        help="a smoke run: short, small, not figures to quote")
     parser.add_argument("--officers", type=int, default=500, help="officers in the burst")
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.rounds, args.officers, args.others, args.page_runs = 2, 1, 50, 2, 3
     client = ensure_wrk()
     say(f"{CORES} cores; load client: {client or 'Python threads (http.client)'}")
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for engine, url in database_urls(args.database, Path(tmp)):
-            results[engine] = run_engine(engine, url, client, args)
+            results[engine] = run_engine(engine, url, client, args, Path(tmp))
+    pg_from = next((f"{name}=..." for name in ("BENCH_DATABASE_URL", "TEST_DATABASE_URL")
+                    if os.environ.get(name)), "") if not args.database else ""
     say("")
-    say(f"Command: .venv/bin/python benchmarks/speed.py (gunicorn, 4 sync workers, "
-        f"{CORES} cores shared by server and client)")
-    table(results, client)
+    python = os.path.relpath(sys.executable) if sys.prefix.startswith(str(ROOT)) else "python"
+    say(f"Command: {pg_from + ' ' if pg_from else ''}{python} "
+        f"{' '.join(sys.argv)}")
+    say(f"gunicorn with 4 sync workers; {CORES} cores shared by the server, the load client "
+        f"and whatever else runs on the machine; {args.rounds} round(s) of {args.seconds} s per "
+        f"route")
+    table(results, client, args)
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def test_the_trainers_whole_cycle(browser, live):
     shot(trainer, "trainer-report")
 
     with trainer.expect_download() as download:
-        trainer.get_by_role("link", name="change (CSV)").click()
+        trainer.get_by_role("link", name="change (CSV)", exact=True).click()
     assert "stigma" in Path(download.value.path()).read_text()
     with trainer.expect_download() as download:
         trainer.get_by_role("link", name="SPSS").click()
