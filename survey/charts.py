@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import altair as alt
@@ -33,8 +34,16 @@ def spec_json(chart: alt.TopLevelMixin | dict) -> Markup:
 
 
 def static_svg(chart: alt.TopLevelMixin | dict) -> Markup:
-    """The chart drawn on the server, for print and for browsers without JavaScript."""
-    return Markup(vl_convert.vegalite_to_svg(_spec(chart), vl_version=vega_lite_version()))
+    """The chart drawn on the server, for print and for browsers without JavaScript.
+
+    Drawing is most of a report's or dashboard's time, and the same data gives the same spec,
+    so each worker keeps the drawings of its last specs (a changed figure is a new spec)."""
+    return Markup(_drawn(json.dumps(_spec(chart), sort_keys=True, separators=(",", ":"))))
+
+
+@lru_cache(maxsize=128)
+def _drawn(spec_text: str) -> str:
+    return vl_convert.vegalite_to_svg(json.loads(spec_text), vl_version=vega_lite_version())
 
 
 @dataclass

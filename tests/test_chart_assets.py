@@ -38,3 +38,15 @@ def test_the_bundle_is_served_by_the_app(client):
 def test_the_vendored_bundle_matches_the_installed_vega_lite():
     """Fails when Altair or vl-convert is upgraded: run `flask charts-bundle` and commit."""
     assert BUNDLE_PATH.read_text() == build_bundle()
+
+
+def test_a_chart_is_drawn_once_for_the_same_data_and_again_when_it_changes(chart):
+    from survey.charts import _drawn
+    first = str(static_svg(chart))
+    before = _drawn.cache_info()
+    assert str(static_svg(chart.to_dict(validate=False))) == first
+    assert _drawn.cache_info().hits == before.hits + 1
+    changed = chart.to_dict(validate=False)
+    changed["title"] = "Another title"
+    assert "Another title" in str(static_svg(changed))
+    assert _drawn.cache_info().misses == before.misses + 1
