@@ -10,9 +10,7 @@ from __future__ import annotations
 import io
 import os
 import statistics
-import subprocess
 import sys
-import time
 from contextlib import contextmanager, redirect_stderr
 from pathlib import Path
 
@@ -25,7 +23,8 @@ from flask_migrate import upgrade  # noqa: E402
 from survey import create_app, services  # noqa: E402
 from survey.bank import current_bank, linkage_elements  # noqa: E402
 from survey.extensions import db  # noqa: E402
-from tests.servers import Browser, free_port, stop  # noqa: E402,F401  (no pytest in there)
+from tests import servers  # noqa: E402  (no pytest in there)
+from tests.servers import Browser, free_port  # noqa: E402
 
 SECRET = "bench-secret"
 LINKAGE_SECRET = "bench-linkage-secret"
@@ -98,25 +97,9 @@ def open_training_wave(app, agency_name: str = "Benchmark Police Department") ->
 def gunicorn(database_url: str, workers: int = 4, app: str = "benchmarks.bench_wsgi:app"):
     """Gunicorn with the deployed settings, serving `app` from benchmarks/; yields the port."""
     port = free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
-           "LINKAGE_SECRET": LINKAGE_SECRET, "SESSION_COOKIE_SECURE": "0",
-           "SURVEY_ENV": "development", "WEB_CONCURRENCY": str(workers)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
-         f"127.0.0.1:{port}", "--backlog", "2048", app], cwd=ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        for _ in range(400):
-            try:
-                Browser(port).request("GET", "/auth/login")
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("gunicorn did not start")
+    with servers.gunicorn(database_url, port, workers, app=app, backlog=2048,
+                          SECRET_KEY=SECRET, LINKAGE_SECRET=LINKAGE_SECRET):
         yield port
-    finally:
-        stop(process)
 
 
 def stored_answers(app, code: str) -> int:

@@ -64,3 +64,15 @@ def serve(app):
         yield f"http://127.0.0.1:{server.server_port}"
     finally:
         server.shutdown()
+
+
+@pytest.fixture
+def demo_live(tmp_path):
+    """The app with the full demo data set on a real server; yields its base address."""
+    from survey import demo
+    from tests.conftest import fresh_database
+    with fresh_database(f"sqlite:///{tmp_path / 'demo.db'}") as app:
+        with app.app_context():
+            demo.load()
+        with serve(app) as base:
+            yield base

@@ -27,8 +27,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, port: int, workers: int = 4, log=None, **environment):
-    """Gunicorn serving the app as deployed (gunicorn.conf.py); `log` receives its output.
+def gunicorn(database_url: str, port: int, workers: int = 4, log=None, *, app: str = "wsgi:app",
+             backlog: int = 256, **environment):
+    """Gunicorn serving `app` as deployed (gunicorn.conf.py); `log` receives its output.
 
     It runs as development (plain http, test secrets, SQLite behind several workers) unless
     `environment` says ``SURVEY_ENV="production"`` with settings production accepts."""
@@ -37,11 +38,11 @@ def gunicorn(database_url: str, port: int, workers: int = 4, log=None, **environ
            "SURVEY_ENV": "development", "WEB_CONCURRENCY": str(workers), **environment}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
-         f"127.0.0.1:{port}", "--backlog", "256", "wsgi:app"], cwd=ROOT, env=env,
+         f"127.0.0.1:{port}", "--backlog", str(backlog), app], cwd=ROOT, env=env,
         stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL,
         start_new_session=True)
     try:
-        for _ in range(200):
+        for _ in range(400):
             try:
                 Browser(port).request("GET", "/auth/login")
                 break

@@ -13,7 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from survey.bank import current_bank
-from tests.browsing import BROWSER_MARKS, browser, context, serve, shot  # noqa: F401 (fixture)
+from tests.browsing import (BROWSER_MARKS, browser, context, demo_live, serve,  # noqa: F401
+                            shot)
 from tests.conftest import PASSWORD, fresh_database, make_agency, make_cohort, make_staff
 
 pytestmark = BROWSER_MARKS
@@ -147,17 +148,6 @@ def test_officer_path_on_a_phone_with_a_mistake(browser, live):
     shot(page, "officer-thanks")
     assert all(urlsplit(u).hostname == "127.0.0.1" for u in requested), requested
     ctx.close()
-
-
-@pytest.fixture
-def demo_live(tmp_path):
-    """The app with the full demo data set, on a real server."""
-    with fresh_database(f"sqlite:///{tmp_path / 'demo.db'}") as app:
-        with app.app_context():
-            from survey import demo
-            demo.load()
-        with serve(app) as base:
-            yield base
 
 
 def test_the_leaders_dashboard_and_tracker(browser, demo_live):

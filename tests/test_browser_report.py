@@ -3,22 +3,9 @@ officer by officer, the three effect sizes with r, whether the linked officers a
 whether the change lasted."""
 from __future__ import annotations
 
-import pytest
-
-from tests.browsing import BROWSER_MARKS, browser, context, serve, shot  # noqa: F401 (fixture)
-from tests.conftest import fresh_database
+from tests.browsing import BROWSER_MARKS, browser, context, demo_live, shot  # noqa: F401
 
 pytestmark = BROWSER_MARKS
-
-
-@pytest.fixture
-def demo_base(tmp_path):
-    with fresh_database(f"sqlite:///{tmp_path / 'demo.db'}") as app:
-        with app.app_context():
-            from survey import demo
-            demo.load()
-        with serve(app) as base:
-            yield base
 
 
 def live_marks(page, section: str) -> int:
@@ -28,12 +15,12 @@ def live_marks(page, section: str) -> int:
     return chart.locator("path, rect").count()
 
 
-def test_the_report_shows_who_changed_and_whether_it_lasted(browser, demo_base):
+def test_the_report_shows_who_changed_and_whether_it_lasted(browser, demo_live):
     ctx = context(browser, viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{demo_base}/auth/login")
+    page.goto(f"{demo_live}/auth/login")
     page.fill("#email", "trainer@demo.example.org")
     page.fill("#password", "demo-password")
     page.get_by_role("button", name="Sign in").click()
