@@ -121,50 +121,57 @@ def site(tmp_path_factory):
             yield {"base": base, **facts}
 
 
+def _loaded(visit, page, name):
+    """Check a page once it has loaded with its stylesheet: a heading can be in the DOM before
+    the CSS applies, and an unstyled page is not what officers see."""
+    page.wait_for_load_state("load")
+    visit(page, name)
+
+
 def officer_pages(browser, site, visit):
-    """Walks every page an officer can meet on a phone, calling `visit(page, name)` on each."""
+    """Walks every page an officer can meet on a phone, calling `_loaded(visit, page, name)` on each."""
     ctx = context(browser, **PHONE)
     page = ctx.new_page()
     base, code = site["base"], site["code"]
     page.goto(f"{base}/")
-    visit(page, "join")
+    _loaded(visit, page, "join")
     page.fill("#code", "ZZZ-ZZZ")
     page.get_by_role("button", name="Start the survey").click()
     page.locator("#code-error").wait_for()
-    visit(page, "join-error")
+    _loaded(visit, page, "join-error")
     page.goto(f"{base}/s/ZZZZZZ")
-    visit(page, "join-unknown-link")
+    _loaded(visit, page, "join-unknown-link")
     page.goto(f"{base}/s/{site['closed']}")
-    visit(page, "survey-closed")
+    _loaded(visit, page, "survey-closed")
     page.goto(f"{base}/s/{code}")
-    visit(page, "notice")
+    _loaded(visit, page, "notice")
     page.get_by_role("link", name="Continue").click()
     page.get_by_role("heading", name="Your personal code").wait_for()
-    visit(page, "linkage-code")
+    _loaded(visit, page, "linkage-code")
     page.get_by_role("button", name="Skip this step").click()
     page.get_by_role("heading", name="Your views").wait_for()
-    visit(page, "questions")
+    _loaded(visit, page, "questions")
     items = current_bank().instrument_items("training")
     for item in items[:-3]:
         page.locator(f"label[for='q_{item.code}-3']").click()
     page.get_by_role("button", name="Send my answers").click()
     page.get_by_text("3 statements still need an answer").wait_for()
-    visit(page, "questions-missing")
+    _loaded(visit, page, "questions-missing")
     for item in items[-3:]:
         page.locator(f"label[for='q_{item.code}-1']").click()
     page.get_by_role("button", name="Send my answers").click()
     page.get_by_text("Your answers are in").wait_for()
-    visit(page, "thanks")
+    _loaded(visit, page, "thanks")
     page.get_by_role("link", name=re.compile("See what officers across the agency")).click()
     page.get_by_role("heading", name=re.compile("What officers said")).wait_for()
-    visit(page, "results")
+    _loaded(visit, page, "results")
     page.goto(f"{base}/privacy")
-    visit(page, "privacy")
+    _loaded(visit, page, "privacy")
     if site["pulse"]:  # the pulse adds optional unit and shift questions
         page.goto(f"{base}/s/{site['pulse']}")
         page.get_by_role("link", name="Continue").click()
         page.get_by_role("heading", name="Your views").wait_for()
-        visit(page, "pulse-questions")
+        _loaded(visit, page, "pulse-questions")
     ctx.close()
 
 
@@ -176,12 +183,12 @@ def staff_pages(browser, site, visit):
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     base = site["base"]
     page.goto(f"{base}/auth/login")
-    visit(page, "login")
+    _loaded(visit, page, "login")
     page.fill("#email", "admin@demo.example.org")
     page.fill("#password", site["password"])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Training classes").wait_for()
-    visit(page, "trainer-index")
+    _loaded(visit, page, "trainer-index")
     for name, path in [
             ("cohort", f"/trainer/cohorts/{site['cohort']}"),
             ("new-cohort", "/trainer/cohorts/new"),
@@ -205,7 +212,7 @@ def staff_pages(browser, site, visit):
             ("admin-delete-cohort", f"/admin/cohorts/{site['cohort']}/delete")]:
         reply = page.goto(f"{base}{path}")
         assert reply.status == 200, (name, reply.status)
-        visit(page, name)
+        _loaded(visit, page, name)
     assert not errors, errors
     ctx.close()
 
