@@ -11,7 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 
 from . import accounts, exports, instruments, lifecycle, mail
-from .auth import role_required
+from .auth import agency_row, role_required
 from .bank import current_bank
 from .extensions import db
 from .forms import (AgencyForm, ConfirmForm, InstrumentForm, InviteForm, LocalItemForm,
@@ -29,10 +29,7 @@ admin_required = role_required(Role.ADMIN)
 
 
 def get_staff(user_id: int) -> StaffUser:
-    user = db.session.get(StaffUser, user_id)
-    if user is None or user.agency_id != current_user.agency_id:
-        abort(404, "There is no such account in your agency.")
-    return user
+    return agency_row(StaffUser, user_id, "There is no such account in your agency.")
 
 
 def get_instrument(instrument_id: int) -> Instrument:

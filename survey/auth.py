@@ -35,6 +35,15 @@ def role_required(*roles: Role):
     return decorator
 
 
+def agency_row(model, row_id: int, missing: str):
+    """The row, if it belongs to the signed-in user's agency; else 404 with `missing` (another
+    agency's id answers exactly like an id that does not exist)."""
+    row = db.session.get(model, row_id)
+    if row is None or row.agency_id != current_user.agency_id:
+        abort(404, missing)
+    return row
+
+
 def safe_next(target: str | None) -> str | None:
     """Only a path on this site: never an open redirect."""
     if not target:

@@ -6,14 +6,14 @@ import datetime as dt
 import pandas as pd
 import segno
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
+from flask import (Blueprint, Response, current_app, flash, jsonify, redirect,
                    render_template, request, url_for)
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from . import charts as page_charts
 from . import exports, reports, services
-from .auth import role_required
+from .auth import agency_row, role_required
 from .bank import curriculum_topics
 from .extensions import db
 from .forms import CohortForm, ConfirmForm
@@ -27,19 +27,11 @@ MANAGERS = (Role.ADMIN, Role.TRAINER)
 
 
 def get_cohort(cohort_id: int) -> Cohort:
-    """The cohort, if it belongs to the signed-in user's agency; else 404."""
-    cohort = db.session.get(Cohort, cohort_id)
-    if cohort is None or cohort.agency_id != current_user.agency_id:
-        abort(404, "There is no such class in your agency.")
-    return cohort
+    return agency_row(Cohort, cohort_id, "There is no such class in your agency.")
 
 
 def get_wave(wave_id: int) -> Wave:
-    """The wave, if it belongs to the signed-in user's agency; else 404."""
-    wave = db.session.get(Wave, wave_id)
-    if wave is None or wave.agency_id != current_user.agency_id:
-        abort(404, "There is no such survey in your agency.")
-    return wave
+    return agency_row(Wave, wave_id, "There is no such survey in your agency.")
 
 
 def survey_url(wave: Wave) -> str:

@@ -50,6 +50,21 @@ def context(browser, **options):
     return ctx
 
 
+def sign_in(page, base, email, password):
+    """Sign in through the staff sign-in page."""
+    page.goto(f"{base}/auth/login")
+    page.fill("#email", email)
+    page.fill("#password", password)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def console_errors(page) -> list[str]:
+    """The console errors the page logs from now on (the list fills as they come)."""
+    errors = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
 def shot(page, name):
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)

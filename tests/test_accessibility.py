@@ -24,7 +24,7 @@ from survey.bank import current_bank, linkage_elements
 from survey.extensions import db
 from survey.models import Answer, Cohort, Item, Response, Wave, WaveKind
 from tests.browsing import (BROWSER_MARKS, DESKTOP, PHONE, browser, context,  # noqa: F401
-                            serve, shot)
+                            serve, shot, sign_in)
 from tests.conftest import fresh_database, make_agency, make_cohort
 
 pytestmark = BROWSER_MARKS
@@ -184,9 +184,7 @@ def staff_pages(browser, site, visit):
     base = site["base"]
     page.goto(f"{base}/auth/login")
     _loaded(visit, page, "login")
-    page.fill("#email", "admin@demo.example.org")
-    page.fill("#password", site["password"])
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "admin@demo.example.org", site["password"])
     page.get_by_role("heading", name="Training classes").wait_for()
     _loaded(visit, page, "trainer-index")
     for name, path in [

@@ -13,8 +13,8 @@ import pytest
 from playwright.sync_api import expect
 
 from survey.bank import current_bank
-from tests.browsing import (BROWSER_MARKS, browser, context, demo_live, serve,  # noqa: F401
-                            shot)
+from tests.browsing import (BROWSER_MARKS, browser, console_errors, context,  # noqa: F401
+                            demo_live, serve, shot, sign_in)
 from tests.conftest import PASSWORD, fresh_database, make_agency, make_cohort, make_staff
 
 pytestmark = BROWSER_MARKS
@@ -61,13 +61,8 @@ def test_the_trainers_whole_cycle(browser, live):
     base = live["base"]
     ctx = context(browser, viewport={"width": 1280, "height": 900}, accept_downloads=True)
     trainer = ctx.new_page()
-    errors = []
-    trainer.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-
-    trainer.goto(f"{base}/auth/login")
-    trainer.fill("#email", live["trainer"])
-    trainer.fill("#password", PASSWORD)
-    trainer.get_by_role("button", name="Sign in").click()
+    errors = console_errors(trainer)
+    sign_in(trainer, base, live["trainer"], PASSWORD)
     trainer.get_by_role("link", name="New class").click()
     trainer.fill("#name", "Browser class")
     trainer.get_by_label("The science of addiction").check()
@@ -154,12 +149,8 @@ def test_the_leaders_dashboard_and_tracker(browser, demo_live):
     from survey import demo
     ctx = context(browser, viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{demo_live}/auth/login")
-    page.fill("#email", "leader@demo.example.org")
-    page.fill("#password", demo.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    errors = console_errors(page)
+    sign_in(page, demo_live, "leader@demo.example.org", demo.PASSWORD)
     page.get_by_role("heading", name="Cultural temperature").wait_for()
     page.locator("#chart-trends.chart-live svg").wait_for(timeout=20000)
     trends = page.locator("#chart-trends")

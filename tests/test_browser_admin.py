@@ -6,7 +6,8 @@ import pytest
 
 from survey import services
 from survey.models import Role
-from tests.browsing import BROWSER_MARKS, browser, context, serve, shot  # noqa: F401 (fixture)
+from tests.browsing import (BROWSER_MARKS, browser, context, serve, shot,  # noqa: F401
+                            sign_in)
 from tests.conftest import PASSWORD, fresh_database, make_agency, make_cohort, make_staff
 
 pytestmark = BROWSER_MARKS
@@ -37,18 +38,11 @@ def admin_live(tmp_path):
             yield {"base": base, "admin": admin, "earlier": earlier_id}
 
 
-def sign_in(page, base, email, password=PASSWORD):
-    page.goto(f"{base}/auth/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_admin_invites_a_trainer_and_adds_a_local_statement(browser, admin_live):
     base = admin_live["base"]
     desk = context(browser, viewport={"width": 1280, "height": 900})
     admin = desk.new_page()
-    sign_in(admin, base, admin_live["admin"])
+    sign_in(admin, base, admin_live["admin"], PASSWORD)
     report_url = f"{base}/trainer/cohorts/{admin_live['earlier']}/report"
     admin.goto(report_url)
     means_before = admin.locator("section[aria-labelledby=means] table").inner_text()

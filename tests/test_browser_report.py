@@ -3,7 +3,8 @@ officer by officer, the three effect sizes with r, whether the linked officers a
 whether the change lasted."""
 from __future__ import annotations
 
-from tests.browsing import BROWSER_MARKS, browser, context, demo_live, shot  # noqa: F401
+from tests.browsing import (BROWSER_MARKS, browser, console_errors, context,  # noqa: F401
+                            demo_live, shot, sign_in)
 
 pytestmark = BROWSER_MARKS
 
@@ -18,12 +19,8 @@ def live_marks(page, section: str) -> int:
 def test_the_report_shows_who_changed_and_whether_it_lasted(browser, demo_live):
     ctx = context(browser, viewport={"width": 1280, "height": 900})
     page = ctx.new_page()
-    errors = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.goto(f"{demo_live}/auth/login")
-    page.fill("#email", "trainer@demo.example.org")
-    page.fill("#password", "demo-password")
-    page.get_by_role("button", name="Sign in").click()
+    errors = console_errors(page)
+    sign_in(page, demo_live, "trainer@demo.example.org", "demo-password")
     page.get_by_role("link", name="Deflection basics, day shift").click()
     page.get_by_role("link", name="Report").first.click()
 

@@ -20,6 +20,22 @@ def arrays(scores):
     return pre.to_numpy(), post.to_numpy()
 
 
+
+def assert_welch_and_hedges(row, y, x):
+    """`row` holds Welch's t of y - x with its CI, and Hedges' g with its CI, as scipy and
+    pingouin give them; returns scipy's interval."""
+    ref = stats.ttest_ind(y, x, equal_var=False)
+    ci = ref.confidence_interval(0.95)
+    assert row["t"] == pytest.approx(ref.statistic, rel=REL)
+    assert row["dof"] == pytest.approx(ref.df, rel=REL)
+    assert row["p_val"] == pytest.approx(ref.pvalue, rel=REL)
+    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high), rel=REL)
+    g = pingouin.compute_effsize(y, x, eftype="hedges")
+    assert row["g"] == pytest.approx(g, rel=REL)
+    esci = pingouin.compute_esci(stat=g, nx=len(y), ny=len(x), eftype="hedges", decimals=15)
+    assert (row["g_ci_low"], row["g_ci_high"]) == pytest.approx(tuple(esci), rel=REL)
+    return ci
+
 def test_paired_change_matches_scipy_and_pingouin(pre_post_scores):
     pre, post = arrays(pre_post_scores)
     row = paired_change(pre_post_scores).loc["stigma"]
@@ -85,17 +101,8 @@ def test_unpaired_change_matches_scipy_and_pingouin(mixed):
     scores = pd.DataFrame({"wave_kind": ["pre"] * len(x) + ["post"] * len(y),
                            "construct": "stigma", "score": np.r_[x, y]})
     row = unpaired_change(scores).loc["stigma"]
-    ref = stats.ttest_ind(y, x, equal_var=False)
-    ci = ref.confidence_interval(0.95)
     assert (row["n_before"], row["n_after"]) == (25, 30)
-    assert row["t"] == pytest.approx(ref.statistic, rel=REL)
-    assert row["dof"] == pytest.approx(ref.df, rel=REL)
-    assert row["p_val"] == pytest.approx(ref.pvalue, rel=REL)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high), rel=REL)
-    g = pingouin.compute_effsize(y, x, eftype="hedges")
-    assert row["g"] == pytest.approx(g, rel=REL)
-    esci = pingouin.compute_esci(stat=g, nx=30, ny=25, eftype="hedges", decimals=15)
-    assert (row["g_ci_low"], row["g_ci_high"]) == pytest.approx(tuple(esci), rel=REL)
+    assert_welch_and_hedges(row, y, x)
     u = pingouin.mwu(y, x)
     assert row["u_stat"] == pytest.approx(u["U_val"].iloc[0], rel=REL)
     assert row["u_p_val"] == pytest.approx(u["p_val"].iloc[0], rel=REL)
@@ -293,17 +300,8 @@ def test_linked_vs_unlinked_compares_before_scores_with_welch(partly_linked):
     x, y = pre.loc[~linked, "score"].to_numpy(), pre.loc[linked, "score"].to_numpy()
     assert (row["n_linked"], row["n_unlinked"]) == (39, 11)
     assert row["n_linked"] == paired_change(s).loc["stigma", "n"]
-    ref = stats.ttest_ind(y, x, equal_var=False)
-    ci = ref.confidence_interval(0.95)
     assert row["mean_diff"] == pytest.approx(y.mean() - x.mean(), rel=REL)
-    assert row["t"] == pytest.approx(ref.statistic, rel=REL)
-    assert row["dof"] == pytest.approx(ref.df, rel=REL)
-    assert row["p_val"] == pytest.approx(ref.pvalue, rel=REL)
-    assert (row["ci_low"], row["ci_high"]) == pytest.approx((ci.low, ci.high), rel=REL)
-    g = pingouin.compute_effsize(y, x, eftype="hedges")
-    assert row["g"] == pytest.approx(g, rel=REL)
-    esci = pingouin.compute_esci(stat=g, nx=39, ny=11, eftype="hedges", decimals=15)
-    assert (row["g_ci_low"], row["g_ci_high"]) == pytest.approx(tuple(esci), rel=REL)
+    ci = assert_welch_and_hedges(row, y, x)
     assert row["differs"] == bool(ci.low > 0 or ci.high < 0)
     assert str(table["differs"].dtype) == "boolean"
 
