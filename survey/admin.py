@@ -11,7 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_login import current_user
 
 from . import accounts, exports, instruments, lifecycle, mail
-from .auth import agency_row, role_required
+from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
 from .forms import (AgencyForm, ConfirmForm, InstrumentForm, InviteForm, LocalItemForm,
@@ -19,9 +19,8 @@ from .forms import (AgencyForm, ConfirmForm, InstrumentForm, InviteForm, LocalIt
 from .models import (Agency, AuditEntry, Cadence, Cohort, Instrument, LinkPurpose, Response,
                      Role, StaffUser, Unit, WaveKind)
 from .queries import instrument_items
-from .respond import AgencyView, WaveView, render_survey
+from .survey_page import AgencyView, WaveView, render_survey
 from .services import audit
-from .trainer import get_cohort
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

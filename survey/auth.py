@@ -1,13 +1,12 @@
 """Staff sign-in. Officers never sign in."""
 from __future__ import annotations
 
-import functools
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
+from flask import (Blueprint, current_app, flash, redirect, render_template, request,
                    url_for)
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 
 from . import accounts
 from .extensions import db, limiter
@@ -20,28 +19,6 @@ bp = Blueprint("auth", __name__, url_prefix="/auth")
 #: Where each role lands after signing in.
 HOME = {Role.ADMIN: "trainer.index", Role.TRAINER: "trainer.index",
         Role.LEADER: "leadership.index"}
-
-
-def role_required(*roles: Role):
-    """Signed in, with one of `roles`; anything else is refused."""
-    def decorator(view):
-        @functools.wraps(view)
-        @login_required
-        def wrapped(*args, **kwargs):
-            if current_user.role not in roles:
-                abort(403, "Your account's role does not give access to this page.")
-            return view(*args, **kwargs)
-        return wrapped
-    return decorator
-
-
-def agency_row(model, row_id: int, missing: str):
-    """The row, if it belongs to the signed-in user's agency; else 404 with `missing` (another
-    agency's id answers exactly like an id that does not exist)."""
-    row = db.session.get(model, row_id)
-    if row is None or row.agency_id != current_user.agency_id:
-        abort(404, missing)
-    return row
 
 
 def safe_next(target: str | None) -> str | None:

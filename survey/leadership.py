@@ -10,9 +10,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from . import charts as page_charts
-from . import dashboard as boards
-from . import exports, queries, services
-from .auth import role_required
+from . import exports, queries, reports, services
+from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
 from .models import Role
@@ -24,7 +23,7 @@ LEADERS = (Role.ADMIN, Role.LEADER)
 
 def _board():
     items = services.tracker_items(current_user.agency)
-    return boards.dashboard(current_user.agency, items)
+    return reports.dashboard(current_user.agency, items)
 
 
 @bp.route("/")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
@@ -18,13 +17,13 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import dashboard, joincode, linkage, services
+from . import joincode, linkage, reports, services
 from .errors import render_error
 from .extensions import db, limiter
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
                     linkage_form, survey_form)
 from .models import Agency, Unit, Wave, WaveKind, WaveStatus, utcnow
-from .queries import SurveyItem, instrument_items
+from .survey_page import AgencyView, WaveView, cached_items, render_survey
 
 bp = Blueprint("respond", __name__)
 
@@ -49,14 +48,6 @@ def get_wave_or_404(code: str) -> Wave:
         g.join_failed = True
         abort(404, f"No survey uses the code {code[:12]}. Check the code and try again.")
     return wave
-
-
-def cached_items(instrument_id: int) -> list[SurveyItem]:
-    """Published instruments never change, so each process reads their items once."""
-    cache = current_app.extensions.setdefault("survey_items", {})
-    if instrument_id not in cache:
-        cache[instrument_id] = instrument_items(instrument_id)
-    return cache[instrument_id]
 
 
 def accepting(wave: Wave, now: dt.datetime) -> bool:
@@ -86,28 +77,6 @@ def about_choices(wave: Wave) -> tuple[list[tuple[str, int, str]], list[str]]:
     units = db.session.execute(sa.select(Unit.id, Unit.name)
                                .where(Unit.agency_id == wave.agency_id).order_by(Unit.name))
     return [(str(u.id), u.id, u.name) for u in units], list(wave.agency.shifts or [])
-
-
-@dataclass(frozen=True)
-class AgencyView:
-    name: str
-    min_group_size: int
-
-
-@dataclass(frozen=True)
-class WaveView:
-    """What the survey page shows about its wave. Each process keeps the last one per code, so
-    the page can be shown again with the officer's answers when the database cannot be reached."""
-
-    id: int
-    join_code: str
-    label: str
-    kind: WaveKind
-    instrument_id: int
-    agency: AgencyView
-    asks_linkage: bool
-    units: tuple[tuple[str, int, str], ...]
-    shifts: tuple[str, ...]
 
 
 def wave_view(wave: Wave) -> WaveView:
@@ -222,23 +191,6 @@ UNREACHABLE = ("We could not save your answers just now. They are still here: wa
                "then press Send again.")
 
 
-def render_survey(view: WaveView, items, form, problem=None, preview=None):
-    """The survey page; needs no database, so it can be shown when the database is down.
-
-    `preview` (an administrator's preview) marks the page as one that stores nothing."""
-    sections = []
-    for item in items:
-        if not sections or sections[-1][0] != item.heading:
-            sections.append((item.heading, []))
-        sections[-1][1].append(item)
-    missing = [i for i in items if form[i.field].errors]
-    return render_template("respond/questions.html", wave=view, form=form, sections=sections,
-                           missing=missing, problem=problem, total=len(items),
-                           asks_linkage=view.asks_linkage,
-                           units=[(key, name) for key, _, name in view.units],
-                           shifts=view.shifts, about=request.form, preview=preview)
-
-
 def finish(wave: Wave) -> None:
     """Forget the survey's state except that this wave is answered (for a resend or back)."""
     session.pop(_linkage_key(wave), None)
@@ -252,7 +204,7 @@ def results(token):
     agency = db.session.scalar(sa.select(Agency).where(Agency.results_token == token[:64]))
     if agency is None:
         abort(404, "There is no results page at this address.")
-    result = dashboard.officer_results(agency, services.tracker_items(agency))
+    result = reports.officer_results(agency, services.tracker_items(agency))
     return render_template("respond/results.html", agency=agency, result=result)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from . import charts as page_charts
 from . import exports, reports, services
-from .auth import agency_row, role_required
+from .access import get_cohort, get_wave, role_required
 from .bank import curriculum_topics
 from .extensions import db
 from .forms import CohortForm, ConfirmForm
@@ -24,14 +24,6 @@ bp = Blueprint("trainer", __name__, url_prefix="/trainer")
 
 STAFF = (Role.ADMIN, Role.TRAINER, Role.LEADER)
 MANAGERS = (Role.ADMIN, Role.TRAINER)
-
-
-def get_cohort(cohort_id: int) -> Cohort:
-    return agency_row(Cohort, cohort_id, "There is no such class in your agency.")
-
-
-def get_wave(wave_id: int) -> Wave:
-    return agency_row(Wave, wave_id, "There is no such survey in your agency.")
 
 
 def survey_url(wave: Wave) -> str:

@@ -13,7 +13,10 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from survey import reports, services
+from survey import services
+from survey.reports import cohort as cohort_reports
+from survey.reports import common as report_common
+from survey.reports import compare as compare_reports
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Agency, Wave
@@ -316,7 +319,7 @@ def test_report_shows_honest_change_and_agrees_with_scipy(app, trainer, setup, m
         assert f"table={name}" in page
 
     # With a lower bar for the class's own alpha, the report uses it and says so.
-    monkeypatch.setattr(reports, "RELIABILITY_MIN_N", 10)
+    monkeypatch.setattr(report_common, "RELIABILITY_MIN_N", 10)
     own = row_for(report_json(trainer, cid)["tables"]["reliable_change"], construct="stigma")
     assert own["reliability_source"] == "cohort pre-wave alpha"
     assert own["reliability"] == pytest.approx(cronbach(posted["pre"], "stigma"), rel=1e-9)
@@ -428,7 +431,7 @@ def test_combined_test_withheld_when_a_remainder_is_small(paired, before_only, a
                         "mean_before": [3.0], "mean_after": [2.5], "mean_diff": [-0.5],
                         "r": [0.5], "se": [0.1], "t": [-5.0], "dof": [20.0], "p_val": [0.001],
                         "ci_low": [-0.7], "ci_high": [-0.3]}).set_index("construct")
-    table = reports._combined_table(raw, pd.Series({"stigma": "Stigma beliefs"}), K)
+    table = cohort_reports._combined_table(raw, pd.Series({"stigma": "Stigma beliefs"}), K)
     row = table.iloc[0]
     assert bool(row["withheld"]) is not shown
     assert pd.isna(row["mean_diff"]) is not shown and pd.isna(row["t"]) is not shown
@@ -476,13 +479,13 @@ def test_compare_shows_reliable_change_and_the_pooled_trajectory(app, trainer, s
     assert "Tiny class" not in spec
 
     # A model that did not converge shows no estimate, and says so.
-    fit = reports.pooled_trajectory
+    fit = compare_reports.pooled_trajectory
 
     def stalled(scores, **kw):
         out = fit(scores, **kw)
         out.loc[out["construct"] == "stigma", "converged"] = False
         return out
-    monkeypatch.setattr(reports, "pooled_trajectory", stalled)
+    monkeypatch.setattr(compare_reports, "pooled_trajectory", stalled)
     doc = json.loads(trainer.get(f"/trainer/compare.json?{query}").data)
     for row in doc["tables"]["pooled_trajectory"]:
         if row["construct"] == "stigma":
@@ -500,7 +503,7 @@ def test_the_reference_reliability_comes_from_the_item_bank():
     for path in bank_files():
         bank = parse_bank(read_toml(path))
         assert {c.reference_alpha for c in bank.constructs.values()} == {0.80}, path.name
-    assert reports.reference_alphas()["stigma"] == 0.80
+    assert report_common.reference_alphas()["stigma"] == 0.80
     raw = read_toml(bank_files()[-1])
     del raw["constructs"][0]["reference_alpha"]
     assert parse_bank(raw).constructs[raw["constructs"][0]["code"]].reference_alpha is None

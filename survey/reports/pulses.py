@@ -11,10 +11,10 @@ from analysis.scoring import scale_scores
 from analysis.suppression import suppress
 from analysis.trends import control_limits, pulse_summary, trend_slope
 
-from .bank import current_bank, tracker_steps
-from .models import Agency, StepStatus, TrackerItem
-from .queries import cohorts_frames, program_figures, pulse_frames, pulse_list
-from .reports import like_with_like
+from ..bank import current_bank, tracker_steps
+from ..models import Agency, StepStatus, TrackerItem
+from ..queries import cohorts_frames, program_figures, pulse_frames, pulse_list
+from .common import like_with_like
 
 NOT_GIVEN = "Not given"
 

@@ -1,5 +1,4 @@
-"""Reports assembled from the loader and `analysis/`, with small groups withheld before anything
-leaves this module: pages, charts and exports all read what these functions return.
+"""The trainer's report for one cohort, small groups withheld before anything leaves this module.
 
 Differencing: a page never shows the before/after means of linked officers beside the means of
 all respondents (the difference would reveal the unlinked few); linked officers appear only
@@ -10,52 +9,38 @@ that closes the sum is withheld too (see :func:`_differencing_guard` and the rul
 """
 from __future__ import annotations
 
-import datetime as dt
-import warnings
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from analysis.change import (change_report, linked_vs_unlinked, partially_overlapping_change,
                              retention)
-from analysis.compare import between_cohorts, cohort_changes
 from analysis.matching import match_summary
-from analysis.reliability import MIN_ALPHA_N, choose_reliability, item_rest, scale_check
-from analysis.reliable_change import reliable_change
-from analysis.scoring import common_items, item_distribution, scale_scores
+from analysis.reliability import item_rest, scale_check
+from analysis.scoring import item_distribution, scale_scores
 from analysis.suppression import PRIMARY, SECONDARY, suppress
-from analysis.trajectory import pooled_trajectory, time_points, trajectory
+from analysis.trajectory import trajectory
 from analysis.trends import pulse_summary
 
-from .bank import current_bank
-from .instruments import instrument_label
-from .models import Cohort, WaveKind
-from .queries import cohort_frames, compare_frames, offered_items
+from ..instruments import instrument_label
+from ..models import Cohort, WaveKind
+from ..queries import cohort_frames
+from .common import (flags, magnitude, reliability_choice, reliable_table,
+                     withhold)
+
 
 WAVE_ORDER = {WaveKind.PRE: 0, WaveKind.POST: 1, WaveKind.FOLLOWUP: 2}
-
-
-def magnitude(effect: float) -> str:
-    """Cohen's (1988) benchmarks for a standardised difference, in words."""
-    size = abs(effect)
-    if np.isnan(size):
-        return "unknown"
-    return ("negligible" if size < 0.2 else "small" if size < 0.5
-            else "medium" if size < 0.8 else "large")
 
 
 #: The effect size the report's sentences use, and why (shown under the effect-size table and
 #: carried in the exports).
 HEADLINE_EFFECT = "g_av"
+
+
 HEADLINE_WHY = ("The sentences use Hedges' g_av: it is comparable with studies that compare two "
                 "groups, and it is not inflated by the correlation between an officer's before and "
                 "after answers. d_z is shown because it is the paired t-test's own effect size "
                 "(t divided by the square root of n); it exceeds d_av when r is above .5.")
-#: Complete before-training responses a cohort needs for its own alpha to set the reliable-change
-#: threshold; below it the item bank's reference alpha is used.
-RELIABILITY_MIN_N = MIN_ALPHA_N
-NOT_CONVERGED = "the model did not converge, so no estimate is shown"
 
 
 @dataclass
@@ -202,74 +187,6 @@ def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
     return table.merge(unlinked.drop(columns="n"), on="construct")
 
 
-def _withhold(table: pd.DataFrame, mask, reason: str, values=None) -> pd.DataFrame:
-    """Withhold the rows of `mask` not already withheld, for `reason`, as :func:`suppress` does:
-    `values` (default: every numeric or yes/no column) set to missing."""
-    out = table.copy()
-    if "withheld" not in out.columns:
-        out["withheld"], out["withheld_reason"] = False, ""
-    new = np.asarray(mask, dtype=bool) & ~out["withheld"].to_numpy(dtype=bool)
-    out.loc[new, "withheld_reason"] = reason
-    out.loc[new, "withheld"] = True
-    if values is None:
-        values = list(out.select_dtypes(["number", "boolean"]).columns)
-    hidden = out["withheld"].to_numpy(dtype=bool)
-    for column in values:
-        out.loc[hidden, column] = (pd.NA if isinstance(out[column].dtype, pd.BooleanDtype)
-                                   else np.nan)
-    return out
-
-
-def _flags(values: pd.Series) -> pd.Series:
-    """Yes/no flags as plain True, False or None (missing), for pages and exports alike."""
-    return pd.Series([None if pd.isna(v) else bool(v) for v in values], index=values.index,
-                     dtype=object)
-
-
-def reference_alphas() -> dict[str, float]:
-    """Each construct's reference reliability, from the item bank (``reference_alpha``)."""
-    return {code: c.reference_alpha for code, c in current_bank().constructs.items()
-            if c.reference_alpha is not None}
-
-
-def _reliability_choice(answers: pd.DataFrame, items: pd.DataFrame) -> pd.DataFrame:
-    """The reliability per construct for reliable change: the cohort's pre-wave alpha when at
-    least RELIABILITY_MIN_N before-training responses are complete, else the bank's reference."""
-    pre = answers.loc[answers["wave_kind"] == "pre"]
-    offered = items.loc[items["item"].isin(pre["item"].unique())]
-    if offered.empty:
-        offered = items
-    return choose_reliability(pre, offered, reference=pd.Series(reference_alphas(), dtype=float),
-                              min_n=RELIABILITY_MIN_N)
-
-
-def _reliable_table(scores: pd.DataFrame, choice: pd.DataFrame, items: pd.DataFrame,
-                    k: int) -> pd.DataFrame:
-    """Reliable change per construct (Jacobson & Truax), with outcomes named improved or worse
-    by the construct's favourable direction; a construct under `k` linked officers withheld."""
-    constructs = sorted(scores["construct"].unique())
-    choice = choice.reindex(constructs)
-    table = reliable_change(scores, choice[["reliability", "source"]], constructs=constructs)
-    table = table.reset_index()
-    meta = items.drop_duplicates("construct").set_index("construct")
-    table.insert(1, "construct_name", table["construct"].map(meta["construct_name"]))
-    table.insert(2, "favourable", table["construct"].map(meta["favourable"]).fillna("higher"))
-    good = np.where(table["favourable"] == "lower", "lower", "higher")
-    for outcome, side in (("improved", good), ("worse", np.where(good == "higher", "lower",
-                                                                    "higher"))):
-        for kind in ("n", "share"):
-            table[f"{kind}_{outcome}"] = [table.loc[i, f"{kind}_{s}"]
-                                          for i, s in zip(table.index, side)]
-    table["reliability_source"] = table["reliability_source"].fillna("none available")
-    table["pre_alpha"] = table["construct"].map(choice["alpha"]).to_numpy()
-    table["pre_alpha_n"] = table["construct"].map(choice["n"]).to_numpy()
-    table["reference_alpha"] = table["construct"].map(choice["reference"]).to_numpy()
-    for column in [c for c in table.columns if c.startswith("n_")]:
-        table[column] = table[column].to_numpy(dtype=float, na_value=np.nan)
-    table = table.drop(columns=["sd_source", "z"])
-    return suppress(table, k=k)
-
-
 def _combined_table(raw: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
     """The partially overlapping samples t-test (Derrick et al. 2017) per construct, from the
     table of :func:`analysis.change.partially_overlapping_change`.
@@ -286,8 +203,8 @@ def _combined_table(raw: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame
     small = (table["n_paired"] < k)
     remainder = (table["n_before_only"].between(1, k - 1)
                  | table["n_after_only"].between(1, k - 1))
-    table = _withhold(table, small, PRIMARY.format(k=k))
-    return _withhold(table, remainder, SECONDARY)
+    table = withhold(table, small, PRIMARY.format(k=k))
+    return withhold(table, remainder, SECONDARY)
 
 
 def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.DataFrame,
@@ -305,9 +222,9 @@ def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.Data
                    "ci_low", "ci_high", "p_val", "g", "g_ci_low", "g_ci_high", "differs"]]
     after_only = table["construct"].map(combined_raw["n_after_only"]).fillna(0)
     small = (table["n_linked"] < k) | (table["n_unlinked"] < k)
-    table = _withhold(table, small, PRIMARY.format(k=k))
-    table = _withhold(table, after_only.between(1, k - 1).to_numpy(), SECONDARY)
-    table["differs"] = _flags(table["differs"])
+    table = withhold(table, small, PRIMARY.format(k=k))
+    table = withhold(table, after_only.between(1, k - 1).to_numpy(), SECONDARY)
+    table["differs"] = flags(table["differs"])
     table["note"] = [
         (f"Officers whose answers could be linked started "
          f"{'higher' if row.mean_diff > 0 else 'lower'} on {row.construct_name.lower()} "
@@ -329,7 +246,7 @@ def _honest_change(answers, items, scores, full, raw_trajectory, names, label, k
     effects.insert(1, "construct_name", effects["construct"].map(names))
     effects = suppress(effects, k=k)
     effects["in_sentences"] = HEADLINE_EFFECT
-    reliable = _reliable_table(scores, _reliability_choice(answers, items), items, k)
+    reliable = reliable_table(scores, reliability_choice(answers, items), items, k)
     overlap = partially_overlapping_change(scores)
     combined = _combined_table(overlap, names, k)
     typical = _typical_table(scores, names, overlap, k)
@@ -362,14 +279,14 @@ def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.Dat
                          construct_name=alpha["construct"].map(names))
     alpha = suppress(alpha, k=k, values=["k", "alpha", "ci_low", "ci_high", "min_item_rest",
                                          "n_against"])
-    alpha["alpha_low"] = _flags(alpha["alpha_low"].astype("boolean").mask(alpha["withheld"]))
+    alpha["alpha_low"] = flags(alpha["alpha_low"].astype("boolean").mask(alpha["withheld"]))
     alpha["items_against"] = alpha["items_against"].where(~alpha["withheld"], "")
     fit = pd.concat(fits, ignore_index=True)
     fit = fit.merge(items[["item", "text"]], on="item", how="left")
     fit = fit.assign(wave_label=fit["wave"].map(label),
                      construct_name=fit["construct"].map(names))
     fit = suppress(fit, k=k, values=["item_rest"])
-    fit["against_scale"] = _flags(fit["against_scale"].astype("boolean").mask(fit["withheld"]))
+    fit["against_scale"] = flags(fit["against_scale"].astype("boolean").mask(fit["withheld"]))
     return alpha, fit
 
 
@@ -404,9 +321,9 @@ def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.Dat
     if not flagged:
         return means, agree
     hit = [(w, c) in flagged for w, c in zip(means["wave"], means["construct"])]
-    means = _withhold(means, hit, SECONDARY, values=["n", "mean", "ci_low", "ci_high"])
+    means = withhold(means, hit, SECONDARY, values=["n", "mean", "ci_low", "ci_high"])
     hit = [(w, c) in flagged for w, c in zip(agree["wave"], agree["construct"])]
-    return means, _withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
+    return means, withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
 
 
 def _sentences(report: CohortReport) -> list[str]:
@@ -452,246 +369,3 @@ def _sentences(report: CohortReport) -> list[str]:
             out.append(f"Agreement with “{item.text_pre.rstrip('.')}” {way} from "
                        f"{item.agree_share_pre:.0%} to {item.agree_share_post:.0%}.")
     return out
-
-
-def like_with_like(answers: pd.DataFrame, items: pd.DataFrame, wave_ids: list[int], by: str,
-                   between: str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
-    """Answers and item metadata restricted, scale by scale, to the statements every compared
-    survey version offered (so the 80% rule counts only those), and a sentence for each scale
-    whose statements changed between `between`."""
-    shared = common_items(offered_items(wave_ids), by=by)
-    changed = shared.loc[shared["changed"]]
-    if changed.empty:
-        return answers, items, []
-    keep = {item for row in shared.itertuples() for item in row.items}
-    names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
-    notes = [f"{names.get(row.construct, row.construct)}: its statements changed between "
-             f"{between}, so it is compared on the {len(row.items)} of {row.n_items_all} "
-             "statements they share." for row in changed.itertuples()]
-    return answers.loc[answers["item"].isin(keep)], items.loc[items["item"].isin(keep)], notes
-
-
-# --- Comparing cohorts ---------------------------------------------------------------------------
-
-@dataclass
-class Comparison:
-    k: int
-    cohorts: pd.DataFrame          # the cohorts picked, with their linked n
-    changes: pd.DataFrame          # cohort x construct change with CI (forest plot rows)
-    tests: pd.DataFrame            # construct: between-cohort tests
-    notes: list[str] = field(default_factory=list)  # scales compared on shared statements
-    reliable: pd.DataFrame = field(default_factory=pd.DataFrame)  # cohort x construct
-    pooled: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct x time point
-
-    @property
-    def tables(self) -> dict[str, pd.DataFrame]:
-        return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests,
-                "reliable_change": self.reliable, "pooled_trajectory": self.pooled}
-
-    def not_converged(self) -> list[str]:
-        """The scales whose pooled mixed model did not converge (no estimate shown)."""
-        if self.pooled.empty:
-            return []
-        stalled = self.pooled.loc[~self.pooled["converged"].astype(bool), "construct_name"]
-        return list(dict.fromkeys(stalled))
-
-
-def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
-    """Each cohort's change per scale, and whether cohorts differ; small cohorts not plotted."""
-    answers, items = compare_frames(cohorts)
-    names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
-    listing = pd.DataFrame([{"cohort": c.id, "cohort_label": f"{c.name} ({c.held_on:%d %b %Y})",
-                             "held_on": c.held_on, "trainer": c.trainer.name if c.trainer else "",
-                             "topics": ", ".join(c.topic_codes)} for c in cohorts])
-    if answers.empty:
-        return Comparison(k, listing, pd.DataFrame(), pd.DataFrame())
-    answers, items, notes = like_with_like(answers, items, sorted(answers["wave"].unique()),
-                                           "cohort", "the classes' survey versions")
-    scores = scale_scores(answers, items)
-    changes = cohort_changes(scores)
-    changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")
-    changes["construct_name"] = changes["construct"].map(names)
-    changes = suppress(changes[["cohort", "cohort_label", "construct", "construct_name", "n",
-                                "mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]], k=k)
-    tests = between_cohorts(scores, min_n=k)
-    if len(tests):
-        tests = tests.reset_index().assign(construct_name=lambda t: t["construct"].map(names))
-    linked = changes.groupby("cohort")["n"].max()
-    listing["linked"] = listing["cohort"].map(linked)
-    listing["plotted"] = listing["cohort"].isin(set(changes.loc[~changes["withheld"], "cohort"]))
-    reliable = _compare_reliable(answers, items, scores, listing, k)
-    pooled = _pooled_table(scores, changes, names, k)
-    return Comparison(k, listing, changes, tests, notes, reliable, pooled)
-
-
-def _compare_reliable(answers, items, scores, listing, k) -> pd.DataFrame:
-    """Each cohort's reliable change per scale, its reliability chosen from its own answers."""
-    parts = []
-    labels = listing.set_index("cohort")["cohort_label"]
-    for cohort, part in scores.groupby("cohort", sort=True):
-        if not {"pre", "post"} <= set(part["wave_kind"]):
-            continue
-        own = answers.loc[answers["cohort"] == cohort]
-        offered = items.loc[items["item"].isin(own["item"].unique())]
-        table = _reliable_table(part, _reliability_choice(own, offered), offered, k)
-        parts.append(table.assign(cohort=cohort, cohort_label=labels.get(cohort, "")))
-    if not parts:
-        return pd.DataFrame()
-    out = pd.concat(parts, ignore_index=True)
-    first = ["cohort", "cohort_label", "construct", "construct_name"]
-    return out[first + [c for c in out.columns if c not in first]]
-
-
-def _time_label(point: str) -> str:
-    """A time point of :func:`analysis.trajectory.time_points` as the page names it."""
-    return "After training" if point == "post" else point[0].upper() + point[1:]
-
-
-def _pooled_fit(part: pd.DataFrame) -> pd.DataFrame:
-    """:func:`analysis.trajectory.pooled_trajectory` for one construct. A fit during which numpy
-    warned (an overflow or a log of zero on the way) is treated as not converged, its warning
-    kept in ``fit_warning``; other warnings pass on."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = pooled_trajectory(part)
-    numeric = [str(w.message) for w in caught if issubclass(w.category, RuntimeWarning)]
-    for other in (w for w in caught if not issubclass(w.category, RuntimeWarning)):
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-    if numeric and len(table):
-        table["converged"] = False
-        table["fit_warning"] = "; ".join(dict.fromkeys(
-            [w for w in table["fit_warning"].iloc[:1] if w] + numeric))
-    return table
-
-
-def _pooled_table(scores: pd.DataFrame, changes: pd.DataFrame, names: pd.Series, k: int
-                  ) -> pd.DataFrame:
-    """The pooled trajectory (mixed model) across the cohorts, for cohorts with follow-ups.
-
-    So that no small group can be worked out from the pooled estimate and the cohorts' own
-    figures, a scale's model uses only the cohorts shown in the forest plot for that scale, and
-    within each only the time points at least k of its officers answered; an estimate resting on
-    fewer than k officers is withheld, and so is every estimate of a model that did not converge.
-    """
-    if not (scores["wave_kind"] == "followup").any():
-        return pd.DataFrame()
-    used = scores.loc[scores["wave_kind"].isin(["pre", "post", "followup"])
-                      & scores["linkage_key"].notna() & scores["score"].notna()].copy()
-    shown = set(zip(changes.loc[~changes["withheld"], "cohort"],
-                    changes.loc[~changes["withheld"], "construct"]))
-    used = used.loc[[(c, s) in shown for c, s in zip(used["cohort"], used["construct"])]]
-    if used.empty:
-        return pd.DataFrame()
-    used["time_point"] = time_points(used).astype(str)
-    size = used.groupby(["cohort", "construct", "time_point"])["linkage_key"].transform("nunique")
-    used = used.loc[size >= k].drop(columns="time_point")
-    if not (used["wave_kind"] == "followup").any():
-        return pd.DataFrame()
-    table = pd.concat([_pooled_fit(part) for _, part in used.groupby("construct", sort=True)
-                       if part["score"].nunique() > 1],  # all answers alike: nothing to model
-                      ignore_index=True) if len(used) else pd.DataFrame()
-    if table.empty:
-        return pd.DataFrame()
-    table.insert(1, "construct_name", table["construct"].map(names))
-    order = [_time_label(t) for t in table["time_point"].cat.categories if t != "pre"]
-    table["time_label"] = pd.Categorical(table["time_point"].astype(str).map(_time_label),
-                                         categories=order, ordered=True)
-    table["time_point"] = table["time_point"].astype(str)
-    estimates = ["mean_diff", "se", "ci_low", "ci_high", "p_val", "var_officer",
-                 "var_residual"]
-    table = suppress(table, k=k, values=estimates)
-    return _withhold(table, ~table["converged"].astype(bool), NOT_CONVERGED, values=estimates)
-
-
-def filter_cohorts(cohorts: list[Cohort], *, trainer_id=None, topic=None,
-                   start: dt.date | None = None, end: dt.date | None = None) -> list[Cohort]:
-    """The cohorts matching the compare page's filters."""
-    return [c for c in cohorts
-            if (not trainer_id or c.trainer_id == trainer_id)
-            and (not topic or topic in c.topic_codes)
-            and (not start or c.held_on >= start) and (not end or c.held_on <= end)]
-
-
-# --- Response-level data for evaluators ----------------------------------------------------------
-
-WAVE_KIND_CODES = {"pre": 1, "post": 2, "followup": 3}
-
-
-@dataclass
-class ResponseData:
-    rows: pd.DataFrame        # one row per response: ids, wave, item answers, scale scores
-    codebook: pd.DataFrame    # one row per variable
-    notes: list[str]
-    value_labels: dict        # variable -> {code: label}, for SPSS
-
-
-def response_data(cohort: Cohort) -> ResponseData:
-    """Every answer of a cohort, one row per response, for an evaluator's own analysis.
-
-    No linkage hash and no database identifier leaves: responses get export-only numbers
-    (R0001...) in the order of their random keys, and linked officers an export-only person
-    number (P001...). A wave answered by fewer than the minimum group size is left out.
-    """
-    from analysis.scoring import scale_scores as scores_of
-    k = cohort.agency.min_group_size
-    data = cohort_frames(cohort)
-    answers, items = data.answers, data.items
-    waves = {w.id: w for w in cohort.waves}
-    notes = []
-    counts = answers.groupby("wave")["response_id"].nunique()
-    small = [w for w, n in counts.items() if n < k]
-    for wave in small:
-        notes.append(f"{waves[wave].label}: fewer than {k} responses, left out.")
-    answers = answers.loc[~answers["wave"].isin(small)]
-    item_codes = list(items["item"])
-    constructs = sorted(items["construct"].unique())
-    columns = ["respondent", "person", "wave", "wave_kind", "followup_days", "wave_date",
-               *item_codes, *[f"score_{c}" for c in constructs]]
-    if answers.empty:
-        rows = pd.DataFrame(columns=columns)
-    else:
-        wide = answers.pivot_table(index="response_id", columns="item", values="value",
-                                   aggfunc="first").reindex(columns=item_codes)
-        meta = answers.drop_duplicates("response_id").set_index("response_id")[
-            ["wave", "wave_kind", "followup_days", "linkage_key"]]
-        scores = scores_of(answers, items).pivot(index="response_id", columns="construct",
-                                                 values="score")
-        scores.columns = [f"score_{c}" for c in scores.columns]
-        rows = meta.join(wide).join(scores).sort_index()
-        people = {key: f"P{n:03d}" for n, key in enumerate(
-            sorted(rows["linkage_key"].dropna().unique()), start=1)}
-        rows["person"] = rows["linkage_key"].map(people).fillna("")
-        rows["respondent"] = [f"R{n:04d}" for n in range(1, len(rows) + 1)]
-        rows["wave_date"] = rows["wave"].map(
-            lambda w: (waves[w].opens_at.date() if waves[w].opens_at else cohort.held_on))
-        rows["wave_kind"] = rows["wave_kind"].map(WAVE_KIND_CODES)
-        rows["wave"] = rows["wave"].map(lambda w: waves[w].label)
-        rows = rows.reset_index(drop=True)[columns]
-    labels = dict(zip(items["item"], items["text"]))
-    scale = ["Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree",
-             "Strongly agree"]
-    book = [("respondent", "Response number in this file (not stored anywhere else)", "text",
-             "", "", "", ""),
-            ("person", "Officer number in this file: the same number marks one officer's linked "
-                       "responses; empty when unlinked", "text", "", "", "", ""),
-            ("wave", "Survey", "text", "", "", "", ""),
-            ("wave_kind", "Kind of survey", "code", "1 = before, 2 = after, 3 = follow-up",
-             "", "", ""),
-            ("followup_days", "Days after training (follow-ups)", "number", "", "", "", ""),
-            ("wave_date", "Date the survey opened", "date", "", "", "", "")]
-    for item in items.itertuples():
-        book.append((item.item, item.text, "ordinal",
-                     "; ".join(f"{n} = {t}" for n, t in enumerate(scale, start=1)),
-                     item.construct, "yes" if item.reverse_keyed else "no",
-                     "Agreement as answered (not reverse-keyed)"))
-    for construct in constructs:
-        name = items.loc[items["construct"] == construct, "construct_name"].iloc[0]
-        book.append((f"score_{construct}", f"{name}: scale score", "scale", "1 to 5",
-                     construct, "", "Mean of the keyed items when at least 80% were answered"))
-    codebook = pd.DataFrame(book, columns=["variable", "label", "type", "values", "construct",
-                                           "reverse_keyed", "notes"])
-    value_labels = {code: {n: t for n, t in enumerate(scale, start=1)} for code in item_codes}
-    value_labels["wave_kind"] = {1: "Before training", 2: "After training", 3: "Follow-up"}
-    rows.attrs["column_labels"] = {**dict(zip(codebook["variable"], codebook["label"])),
-                                   **labels}
-    return ResponseData(rows, codebook, notes, value_labels)
