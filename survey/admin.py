@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, exports, instruments, lifecycle, mail
+from . import accounts, exports, instruments, jobs, lifecycle, mail, publishing
 from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
@@ -62,7 +62,8 @@ def index():
     staff = db.session.scalars(sa.select(StaffUser).where(
         StaffUser.agency_id == current_user.agency_id)
         .order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    return render_template("admin/index.html", staff=staff, agency=current_user.agency)
+    return render_template("admin/index.html", staff=staff, agency=current_user.agency,
+                           failures=publishing.failures(current_user.agency_id))
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -164,6 +165,9 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     if changed:
         audit(agency.id, current_user, "agency.settings", agency.name, changes=changed)
     db.session.commit()
+    if "min_group_size" in changed:
+        # Figures published under the old minimum are not shown; publish under the new one.
+        jobs.enqueue("republish", agency.id)
     return None
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from . import accounts, demo, lifecycle, services
+from . import accounts, demo, jobs, lifecycle, publishing, services
 from .bank import current_bank
 from .extensions import db
 from .models import Agency, Role, Wave
@@ -53,6 +53,7 @@ def demo_command(if_empty, base_url):
                                file=sys.stderr) as bar:
             demo.load(progress=bar.update)
         click.echo("Demo data loaded.")
+        _publish_all(None, "Publishing the demo's results")
     elif not if_empty:
         raise click.ClickException("The database already holds data: demo data only goes into "
                                    "an empty database.")
@@ -94,8 +95,53 @@ responses_group = AppGroup("responses", help="Respondent data maintenance.")
 
 @responses_group.command("scramble")
 def responses_scramble():
-    """Rewrite the respondent tables so row order reveals nothing (run nightly by a scheduler)."""
-    click.echo(services.scramble_response_order())
+    """Rewrite the respondent tables so row order reveals nothing (publishing does this each
+    time a wave closes; this is for a database restored from elsewhere)."""
+    click.echo(publishing.scramble())
+
+
+results_group = AppGroup("results", help="Published results.")
+
+
+def _publish_all(agency_id, label):
+    with click.progressbar(length=publishing.publish_steps(agency_id), label=label,
+                           file=sys.stderr) as bar:
+        return publishing.republish(agency_id, progress=bar.update)
+
+
+@results_group.command("publish")
+@click.option("--due", is_flag=True, help="Only the waves whose close and grace period have "
+              "passed (what a scheduler runs every few minutes as a backstop).")
+@click.option("--agency", "agency_name", help="Only this agency (default: every agency).")
+def results_publish(due, agency_name):
+    """Publish results again from sealed waves (after an item-bank or method fix); each old
+    result stays in use until its new one is complete."""
+    agency_id = None
+    if agency_name:
+        agency_id = db.session.scalar(sa.select(Agency.id).where(Agency.name == agency_name))
+        if agency_id is None:
+            raise click.ClickException(f"No agency called {agency_name}.")
+    if due:
+        waves = publishing.due_wave_ids(agency_id)
+        for wave_id in waves:
+            publishing.publish_wave(wave_id)
+        click.echo(f"Published {len(waves)} wave{'' if len(waves) == 1 else 's'} that were due.")
+        return
+    done = _publish_all(agency_id, "Publishing")
+    click.echo(f"Published {done} results.")
+
+
+jobs_group = AppGroup("jobs", help="The background job worker.")
+
+
+@jobs_group.command("worker")
+@click.option("--burst", is_flag=True, help="Run the queued jobs, then stop.")
+def jobs_worker(burst):
+    """Run publishing and Compare jobs from the Redis queue (JOBS_BACKEND=rq)."""
+    if jobs.backend() != "rq":
+        raise click.ClickException("JOBS_BACKEND is 'inline' (no REDIS_URL): jobs run where "
+                                   "they are asked for, and no worker is needed.")
+    jobs.work(burst=burst)
 
 
 @responses_group.command("purge")
@@ -152,5 +198,5 @@ def archive_command(output, agency_name):
 
 def init_app(app: Flask) -> None:
     for command in (create_user, demo_command, bank_group, charts_bundle, responses_group,
-                    archive_command):
+                    results_group, jobs_group, archive_command):
         app.cli.add_command(command)

@@ -19,6 +19,7 @@ ENVIRONMENT = {
     "REDIS_URL": "RATELIMIT_STORAGE_URI",
     "RATELIMIT_KEY_PREFIX": "RATELIMIT_KEY_PREFIX",
     "TRUSTED_PROXIES": "TRUSTED_PROXIES",
+    "JOBS_BACKEND": "JOBS_BACKEND",
     "MAIL_SERVER": "MAIL_SERVER",
     "MAIL_PORT": "MAIL_PORT",
     "MAIL_USERNAME": "MAIL_USERNAME",
@@ -82,9 +83,15 @@ class Config:
     JOIN_LIMIT = "20 per minute;200 per day"
 
     #: Minutes after a wave closes during which a survey already started is still accepted.
-    SUBMIT_GRACE_MINUTES = 30
+    SUBMIT_GRACE_MINUTES = 10
     #: Hours a wave stays open after a trainer opens it, unless closed sooner.
     WAVE_OPEN_HOURS = 24
+    #: Where publishing and other background jobs run: "rq" (a queue on REDIS_URL, drained by
+    #: `flask jobs worker`) or "inline" (at once, in the process that asks; development and
+    #: tests). Unset: "rq" when REDIS_URL is set, else "inline".
+    JOBS_BACKEND = None
+    #: A publishing job that runs longer than this is stopped and retried (seconds).
+    JOB_TIMEOUT = 600
 
     #: SMTP for staff invitation and reset links; unset (the default), nothing is e-mailed and
     #: administrators hand links over themselves. STARTTLS unless MAIL_STARTTLS=0.

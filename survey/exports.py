@@ -101,6 +101,13 @@ def download(body, filename: str, mimetype: str) -> Response:
         "Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
 
 
+def table_name(name: str) -> str:
+    """A table's name from a query string, or a 404 for anything that cannot be one."""
+    if not (0 < len(name) <= 40 and name.replace("_", "").isalnum() and name.isascii()):
+        abort(404, f"There is no table called {name[:40]}.")
+    return name
+
+
 def table_or_404(tables: dict, name: str) -> pd.DataFrame:
     if name not in tables:
         abort(404, f"There is no table called {name[:40]}.")

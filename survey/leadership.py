@@ -6,43 +6,46 @@ import csv
 import datetime as dt
 import io
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from . import charts as page_charts
-from . import exports, queries, reports, services
+from . import exports, jobs, publishing, queries, services
 from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
-from .models import Role
+from .extensions import db
+from .models import Role, Wave, WaveKind
 
 bp = Blueprint("leadership", __name__, url_prefix="/leadership")
 
 LEADERS = (Role.ADMIN, Role.LEADER)
 
 
-def _board():
-    items = services.tracker_items(current_user.agency)
-    return reports.dashboard(current_user.agency, items)
-
-
 @bp.route("/")
 @role_required(*LEADERS)
 def index():
-    """The cultural temperature at a glance, over time, and by unit and shift."""
-    board = _board()
-    return render_template("leadership/index.html", board=board,
-                           figures=page_charts.dashboard_charts(board),
-                           tables=list(board.tables))
+    """The cultural temperature at a glance, over time, and by unit and shift: as published
+    when the latest pulse closed; open pulses show their counts only."""
+    agency = current_user.agency
+    pulses = db.session.scalars(sa.select(Wave).where(
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE).order_by(Wave.opens_at)).all()
+    context = publishing.page_context(publishing.agency_subject(agency.id), agency, pulses,
+                                      show_error=current_user.role is Role.ADMIN)
+    return render_template("leadership/index.html", **context)
 
 
 @bp.route("/dashboard.<any(csv, json):fmt>")
 @role_required(*LEADERS)
 def export(fmt):
-    """The dashboard's tables, as the page shows them."""
-    board = _board()
-    return exports.tables_download(fmt, board.tables, "culture-dashboard", "trend",
-                                   agency=current_user.agency.name, minimum_group_size=board.k)
+    """The published dashboard's tables, as the page shows them."""
+    subject = publishing.agency_subject(current_user.agency_id)
+    if fmt == "json":
+        return publishing.download(subject, current_user.agency, "dashboard.json",
+                                   "culture-dashboard.json")
+    name = exports.table_name(request.args.get("table", "trend"))
+    return publishing.download(subject, current_user.agency, f"dashboard-{name}.csv",
+                               f"culture-dashboard-{name}.csv")
 
 
 @bp.route("/pulses", methods=["GET", "POST"])
@@ -58,6 +61,7 @@ def pulses():
         wave = services.start_pulse(current_user.agency, current_user,
                                     opens_on=form.opens_on.data, days_open=form.days_open.data,
                                     headcount=form.headcount.data)
+        publishing.schedule(wave)
         flash(f"Pulse scheduled. Its code is {wave.join_code}.")
         return redirect(url_for(".pulses"))
     return render_template("leadership/pulses.html", form=form, pulses=pulses,
@@ -89,6 +93,7 @@ def tracker_item(code):
                                      done_on=form.done_on.data, owner=form.owner.data or "",
                                      notes=form.notes.data or "",
                                      shared_note=form.shared_note.data or "")
+        jobs.enqueue("publish_agency", current_user.agency_id)
         flash(f"“{step.label}” updated.")
         return redirect(url_for(".tracker") + f"#step-{code}")
     return render_template("leadership/tracker_item.html", form=form, step=step, item=item)
@@ -104,6 +109,7 @@ def figures():
         rows = [(form.month.data, m, form[m].data) for m in services.PROGRAM_MEASURES
                 if form[m].data is not None]
         services.save_program_figures(current_user.agency, current_user, rows)
+        jobs.enqueue("publish_agency", current_user.agency_id)
         flash(f"Figures for {form.month.data:%B %Y} saved.")
         return redirect(url_for(".figures"))
     table = queries.program_figures(current_user.agency_id)
@@ -125,6 +131,7 @@ def upload_figures():
         flash(f"Nothing was saved: {error}")
         return redirect(url_for(".figures"))
     services.save_program_figures(current_user.agency, current_user, rows)
+    jobs.enqueue("publish_agency", current_user.agency_id)
     flash(f"{len(rows)} figures saved.")
     return redirect(url_for(".figures"))
 

@@ -18,6 +18,7 @@ from .exports import to_csv
 from .extensions import db
 from .models import Agency, Answer, Cohort, CohortTopic, Response, StaffUser, Wave, WaveKind
 from .queries import answers_frame, program_figures
+from . import jobs, publishing
 from .reports import response_data
 from .services import audit, local_date
 
@@ -71,7 +72,13 @@ def purge_expired(agency: Agency, *, today: dt.date | None = None,
         progress(1)
     audit(agency.id, by, "responses.purge", f"{deleted} responses",
           before=cutoff.isoformat(), retention_months=agency.retention_months)
+    if deleted:
+        # Published results hold the purged answers too (response files, figures): they go,
+        # and what remains is published again.
+        publishing.forget(agency.id)
     db.session.commit()
+    if deleted:
+        publishing.republish(agency.id)
     return deleted
 
 
@@ -87,9 +94,12 @@ def delete_cohort(cohort: Cohort, by: StaffUser | None) -> int:
     if wave_ids:
         db.session.execute(sa.delete(Wave).where(Wave.id.in_(wave_ids)))
     db.session.execute(sa.delete(CohortTopic).where(CohortTopic.cohort_id == cohort.id))
+    agency_id = cohort.agency_id
+    publishing.forget(agency_id, [publishing.cohort_subject(cohort.id)])
     db.session.execute(sa.delete(Cohort).where(Cohort.id == cohort.id))
     db.session.commit()
     db.session.expunge_all()
+    jobs.enqueue("publish_agency", agency_id)
     return deleted
 
 
@@ -116,7 +126,8 @@ def pulse_responses(agency: Agency) -> tuple[pd.DataFrame, list[str]]:
     """Pulse answers one row per response, small pulses left out; no unit, shift or hash."""
     k = agency.min_group_size
     waves = {w.id: w for w in db.session.scalars(sa.select(Wave).where(
-        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE).order_by(Wave.opens_at))}
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_not(None))
+        .order_by(Wave.opens_at))}
     answers = answers_frame(list(waves))
     counts = answers.groupby("wave")["response_id"].nunique()
     small = [w for w in waves if counts.get(w, 0) and counts.get(w, 0) < k]

@@ -100,6 +100,9 @@ class Agency(db.Model):
     headcount: Mapped[Optional[int]]
     #: Months a response is kept before `flask purge` deletes it; NULL keeps responses.
     retention_months: Mapped[Optional[int]] = mapped_column(sa.SmallInteger)
+    #: Publish interim snapshots of an open pulse (each covering at least k new answer sheets,
+    #: at most one a day); off: a pulse's figures appear only when it closes.
+    interim_results: Mapped[bool] = mapped_column(default=False)
     #: Random part of the officers' results page address.
     results_token: Mapped[str] = mapped_column(sa.String(32), unique=True,
                                                default=lambda: secrets.token_urlsafe(16))
@@ -274,6 +277,9 @@ class Wave(db.Model):
     closes_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
     #: Officers invited to a pulse, for its participation rate.
     headcount: Mapped[Optional[int]]
+    #: When the wave stopped taking answers for good (its close plus the grace period, or a
+    #: publish run after it): from then on its answers are fixed and its results published.
+    sealed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency] = relationship()
     cohort: Mapped[Optional[Cohort]] = relationship(back_populates="waves")
@@ -404,3 +410,48 @@ class Answer(db.Model):
         sa.CheckConstraint("value BETWEEN 1 AND 11", name="value_range"),
         {"sqlite_with_rowid": False},
     )
+
+
+class PublicationStatus(enum.StrEnum):
+    COMPLETE = "complete"
+    FAILED = "failed"
+
+
+class PublishedResult(db.Model):
+    """What one publishing run computed for a subject, kept unchanged: a cohort
+    (``cohort:<id>``), an agency's dashboard and officers' page (``agency:<id>``), or one
+    selection of Compare (``compare:<hash>``). A later run writes a new version; pages read the
+    latest complete one. A failed run keeps its reason (for administrators) and no parts."""
+
+    __tablename__ = "published_result"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agency.id"), index=True)
+    subject: Mapped[str] = mapped_column(sa.String(80))
+    version: Mapped[int]
+    status: Mapped[PublicationStatus] = mapped_column(_enum(PublicationStatus,
+                                                            "publication_status"))
+    #: Why a run failed (the exception's class and message); empty when complete.
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The minimum group size the figures were withheld under.
+    k: Mapped[int] = mapped_column(sa.SmallInteger)
+    #: What it was computed from: responses per sealed wave, instrument versions, method.
+    basis: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: An interim snapshot of a wave still open (pulses, when the agency allows it).
+    interim: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (sa.UniqueConstraint("subject", "version"),)
+
+
+class PublishedPart(db.Model):
+    """One stored piece of a published result: the page's figures and charts as HTML, a
+    download, or a summary later runs build on. Bodies are zlib-compressed."""
+
+    __tablename__ = "published_part"
+
+    result_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("published_result.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    media_type: Mapped[str] = mapped_column(sa.String(100))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)

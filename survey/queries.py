@@ -83,11 +83,13 @@ def answers_frame(wave_ids: list[int]) -> pd.DataFrame:
 
 
 def codes_frame(wave_ids: list[int]) -> pd.DataFrame:
-    """Each response's linkage hashes (one query), in the matcher's input format."""
+    """Each response's linkage hashes (one query), in the matcher's input format, in the order
+    of the responses' random keys: whatever order the database keeps rows in, the matcher (and
+    so the export's officer numbers) never sees the order of arrival."""
     statement = (sa.select(Response.id.label("response_id"), *_wave_columns(),
                            Response.linkage.label("linkage"))
                  .join(Wave, Wave.id == Response.wave_id)
-                 .where(Response.wave_id.in_(wave_ids)))
+                 .where(Response.wave_id.in_(wave_ids)).order_by(Response.id))
     rows = db.session.execute(statement).all()
     frame = pd.DataFrame(rows, columns=["response_id", "wave", "wave_kind", "followup_days",
                                         "cohort", "linkage"])
@@ -138,19 +140,24 @@ class CohortData:
     matches: pd.DataFrame
 
 
-def cohort_frames(cohort: Cohort) -> CohortData:
+def cohort_frames(cohort: Cohort, *, sealed_only: bool = True) -> CohortData:
     """Load one cohort for analysis in a fixed number of queries, whatever its size."""
-    return cohorts_frames([cohort])
+    return cohorts_frames([cohort], sealed_only=sealed_only)
 
 
-def cohorts_frames(cohorts: list[Cohort]) -> CohortData:
+def cohorts_frames(cohorts: list[Cohort], *, sealed_only: bool = True) -> CohortData:
     """Load cohorts for analysis in a fixed number of queries, whatever their number and size.
 
+    Only sealed waves (closed for good, their answers fixed) are read unless `sealed_only` is
+    False: figures are published from them and from nothing still changing.
     Responses are linked across each cohort's waves by :func:`analysis.matching.match_codes`;
     keys are prefixed with the cohort so that no two cohorts share one.
     """
-    waves = db.session.execute(sa.select(Wave.id, Wave.instrument_id)
-                               .where(Wave.cohort_id.in_([c.id for c in cohorts]))).all()
+    statement = sa.select(Wave.id, Wave.instrument_id).where(
+        Wave.cohort_id.in_([c.id for c in cohorts]))
+    if sealed_only:
+        statement = statement.where(Wave.sealed_at.is_not(None))
+    waves = db.session.execute(statement).all()
     wave_ids = [w.id for w in waves]
     codes = codes_frame(wave_ids)
     parts = [match_codes(part).assign(cohort=cohort)
@@ -167,20 +174,23 @@ def cohorts_frames(cohorts: list[Cohort]) -> CohortData:
 
 
 def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Answers (with linkage keys) and item metadata of several cohorts."""
+    """Answers (with linkage keys) and item metadata of several cohorts' sealed waves."""
     data = cohorts_frames(cohorts)
     return data.answers, data.items
 
 
-def pulse_waves(agency_id: int) -> pd.DataFrame:
+def pulse_waves(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
     """An agency's pulses, oldest first (one query): ``wave``, ``instrument_id``, ``date``
     (opening date, agency time), ``headcount``, ``join_code``, ``opens_at``, ``closes_at``."""
-    waves = db.session.execute(
+    statement = (
         sa.select(Wave.id, Wave.instrument_id, Wave.opens_at, Wave.closes_at, Wave.headcount,
                   Wave.join_code, Agency.timezone, Agency.headcount.label("agency_headcount"))
         .join(Agency, Agency.id == Wave.agency_id)
         .where(Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE)
-        .order_by(Wave.opens_at)).all()
+        .order_by(Wave.opens_at, Wave.id))
+    if sealed_only:
+        statement = statement.where(Wave.sealed_at.is_not(None))
+    waves = db.session.execute(statement).all()
     return pd.DataFrame([{
         "wave": w.id, "instrument_id": w.instrument_id,
         "date": pd.Timestamp((w.opens_at or utcnow()).astimezone(ZoneInfo(w.timezone)).date()),
@@ -190,9 +200,9 @@ def pulse_waves(agency_id: int) -> pd.DataFrame:
                  "closes_at"])
 
 
-def pulse_list(agency_id: int) -> pd.DataFrame:
+def pulse_list(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
     """The agency's pulses with responses and participation (two queries, no answers read)."""
-    waves = pulse_waves(agency_id)
+    waves = pulse_waves(agency_id, sealed_only=sealed_only)
     counts = response_counts(list(waves["wave"]))
     waves["responses"] = waves["wave"].map(counts).fillna(0).astype(int)
     waves["participation"] = waves["responses"] / waves["headcount"].where(waves["headcount"] > 0)
@@ -200,12 +210,12 @@ def pulse_list(agency_id: int) -> pd.DataFrame:
 
 
 def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """An agency's pulses for the dashboard, in a fixed number of queries.
+    """An agency's sealed pulses for the dashboard, in a fixed number of queries.
 
     Returns the long answers (with ``unit`` and ``shift`` per response), the item metadata,
     and the pulses of :func:`pulse_waves`.
     """
-    waves = pulse_waves(agency_id)
+    waves = pulse_waves(agency_id, sealed_only=True)
     wave_ids = list(waves["wave"])
     statement = (sa.select(Response.id.label("response_id"), Response.wave_id.label("wave"),
                            Unit.name.label("unit"), Response.shift.label("shift"),

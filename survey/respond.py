@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import ServiceUnavailable
 
-from . import joincode, linkage, reports, services
+from . import joincode, linkage, publishing, services
 from .errors import render_error
 from .extensions import db, limiter
 from .forms import (ABOUT_FIELDS, JoinForm, check_about, check_posted, linkage_answers,
@@ -52,6 +53,8 @@ def get_wave_or_404(code: str) -> Wave:
 
 def accepting(wave: Wave, now: dt.datetime) -> bool:
     """Open, or closed so recently that an officer who started in time can still send."""
+    if wave.sealed_at is not None:
+        return False
     status = wave.status(now)
     if status is WaveStatus.OPEN:
         return True
@@ -180,6 +183,8 @@ def questions(code):
             except OperationalError:
                 db.session.rollback()
                 return render_survey(view, items, form, problem=UNREACHABLE), 503
+            except services.WaveSealed:
+                return unavailable(wave)
             finish(wave)
             return redirect(url_for(".thanks", code=wave.join_code))
     else:
@@ -204,8 +209,11 @@ def results(token):
     agency = db.session.scalar(sa.select(Agency).where(Agency.results_token == token[:64]))
     if agency is None:
         abort(404, "There is no results page at this address.")
-    result = reports.officer_results(agency, services.tracker_items(agency))
-    return render_template("respond/results.html", agency=agency, result=result)
+    publishing.publish_due(agency.id)
+    result = publishing.latest(publishing.agency_subject(agency.id), agency.min_group_size)
+    body = publishing.part(result, "results.html")
+    return render_template("respond/results.html", agency=agency,
+                           body=Markup(body.decode()) if body else None)
 
 
 @bp.route("/s/<code>/thanks")

@@ -191,7 +191,6 @@ def close_wave(wave: Wave, now: dt.datetime | None = None, by: StaffUser | None 
     wave.closes_at = now
     audit(wave.agency_id, by, "wave.close", f"wave {wave.id} ({wave.join_code})")
     db.session.commit()
-    scramble_response_order()
 
 
 # --- Responses ------------------------------------------------------------------------------------
@@ -211,12 +210,20 @@ def response_id(secret: str, nonce: str) -> uuid.UUID:
     return uuid.UUID(bytes=digest[:16], version=4)
 
 
+class WaveSealed(Exception):
+    """The wave was sealed for publishing: it takes no more answers."""
+
+
 def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None,
                     key: uuid.UUID, today: dt.date, unit_id: int | None = None,
                     shift: str | None = None) -> bool:
     """Store one response and its answers in one transaction.
 
-    Returns False, writing nothing, when a response with this key is already stored.
+    Returns False, writing nothing, when a response with this key is already stored; raises
+    `WaveSealed`, writing nothing, when the wave was sealed. The seal is read after the rows are
+    written, in the same transaction: on PostgreSQL under a share lock that a sealing UPDATE
+    waits for (or that waits for it), on SQLite while holding the database's write lock. So an
+    answer either lands before the seal, and is published, or not at all.
     """
     db.session.add(Response(id=key, wave_id=wave.id, submitted_on=today, linkage=linkage,
                             unit_id=unit_id, shift=shift))
@@ -225,6 +232,11 @@ def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None
         db.session.execute(sa.insert(Answer), [
             {"response_id": key, "item_id": item_id, "value": value}
             for item_id, value in answers.items()])
+        sealed = db.session.execute(sa.select(Wave.sealed_at).where(Wave.id == wave.id)
+                                    .with_for_update(read=True)).scalar()
+        if sealed is not None:
+            db.session.rollback()
+            raise WaveSealed(wave.id)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
@@ -330,26 +342,3 @@ def save_program_figures(agency: Agency, user: StaffUser | None,
           months=sorted({m.replace(day=1).isoformat() for m, _, _ in rows}))
     db.session.commit()
     return len(rows)
-
-
-# --- Respondent row order -------------------------------------------------------------------------
-
-def scramble_response_order() -> str:
-    """Rewrite the respondent tables so their physical order says nothing about submission order.
-
-    SQLite stores them without a rowid, ordered by the random key: nothing to do. PostgreSQL
-    appends rows in arrival order and stamps each with its transaction id (xmin): rewriting
-    every row in one transaction gives them one xmin, and CLUSTER on the random primary key
-    puts them in random-key order. Runs when a wave is closed, and from `flask responses
-    scramble` (a scheduler runs it nightly).
-    """
-    engine = db.session.get_bind()
-    if engine.dialect.name != "postgresql":
-        return "nothing to do: this database stores respondent rows in random-key order"
-    db.session.commit()
-    with engine.begin() as conn:
-        conn.execute(sa.text("UPDATE response SET wave_id = wave_id"))
-        conn.execute(sa.text("UPDATE answer SET value = value"))
-        conn.execute(sa.text("CLUSTER response USING pk_response"))
-        conn.execute(sa.text("CLUSTER answer USING pk_answer"))
-    return "respondent tables rewritten in random-key order"

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pandas as pd
 import segno
 import sqlalchemy as sa
-from flask import (Blueprint, Response, current_app, flash, jsonify, redirect,
+from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redirect,
                    render_template, request, url_for)
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from . import charts as page_charts
-from . import exports, reports, services
+from . import exports, publishing, reports, services, web
 from .access import get_cohort, get_wave, role_required
 from .bank import curriculum_topics
 from .extensions import db
@@ -117,8 +115,12 @@ def cohort(cohort_id):
 def open_wave(wave_id):
     """Open a wave now."""
     wave = get_wave(wave_id)
-    if ConfirmForm().validate_on_submit():
+    if wave.sealed_at is not None:
+        flash(f"{wave.label} survey has closed and its results are published: it cannot open "
+              "again.")
+    elif ConfirmForm().validate_on_submit():
         services.open_wave(wave, current_app.config["WAVE_OPEN_HOURS"], by=current_user)
+        publishing.schedule(wave)
         flash(f"{wave.label} survey is open. Code: {wave.join_code}.")
     return redirect(url_for(".cohort", cohort_id=wave.cohort_id))
 
@@ -130,7 +132,13 @@ def close_wave(wave_id):
     wave = get_wave(wave_id)
     if ConfirmForm().validate_on_submit():
         services.close_wave(wave, by=current_user)
-        flash(f"{wave.label} survey is closed.")
+        publishing.schedule(wave)
+        at = publishing.publishes_at(wave.closes_at)
+        flash(f"{wave.label} survey is closed. Officers who had started can still send for "
+              f"{current_app.config['SUBMIT_GRACE_MINUTES']} minutes; the results are "
+              f"published at {web.local_time(at, wave.agency.timezone, '%H:%M')}."
+              if wave.sealed_at is None else f"{wave.label} survey is closed and its results "
+              "are published.")
     return redirect(url_for(".cohort", cohort_id=wave.cohort_id))
 
 
@@ -168,26 +176,25 @@ def count(wave_id):
 @bp.route("/cohorts/<int:cohort_id>/report")
 @role_required(*STAFF)
 def report(cohort_id):
-    """The cohort report: sentences first, then the figures behind them."""
+    """The cohort report as published when its surveys closed; open surveys show counts only."""
     cohort = get_cohort(cohort_id)
-    result = reports.cohort_report(cohort)
-    figures = page_charts.cohort_charts(result)
-    return render_template("trainer/report.html", cohort=cohort, report=result,
-                           figures=figures, tables=list(result.tables),
-                           reliability_min_n=reports.RELIABILITY_MIN_N)
+    context = publishing.page_context(publishing.cohort_subject(cohort.id), cohort.agency,
+                                      cohort.waves, show_error=current_user.role is Role.ADMIN)
+    return render_template("trainer/report.html", cohort=cohort, **context)
 
 
 @bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
 @role_required(*STAFF)
 def report_export(cohort_id, fmt):
-    """The report's tables, as the page shows them."""
+    """The published report's tables, as the page shows them."""
     cohort = get_cohort(cohort_id)
-    result = reports.cohort_report(cohort)
-    return exports.tables_download(fmt, result.tables, f"cohort-{cohort.id}-report", "change",
-                                   cohort=cohort.name, held_on=cohort.held_on,
-                                   minimum_group_size=result.k, sentences=result.sentences,
-                                   effect_size_in_sentences=reports.HEADLINE_EFFECT,
-                                   effect_size_why=reports.HEADLINE_WHY)
+    stem = f"cohort-{cohort.id}-report"
+    if fmt == "json":
+        return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
+                                   "report.json", f"{stem}.json")
+    name = exports.table_name(request.args.get("table", "change"))
+    return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
+                               f"report-{name}.csv", f"{stem}-{name}.csv")
 
 
 def _comparison_from_request():
@@ -220,28 +227,36 @@ def _date(text):
 @bp.route("/compare")
 @role_required(*STAFF)
 def compare():
-    """Cohorts side by side: a forest plot, a table and the test for differences."""
+    """Cohorts side by side, from their published results: computed once per selection in a
+    job and kept; while it is computed the page says so."""
     all_cohorts, chosen, filters = _comparison_from_request()
-    comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
+    publishing.publish_due(current_user.agency_id)
+    result = (publishing.compare(current_user.agency_id, [c.id for c in chosen])[0]
+              if chosen else None)
     trainers = db.session.scalars(sa.select(StaffUser).where(
         StaffUser.agency_id == current_user.agency_id,
         StaffUser.role.in_([Role.TRAINER, Role.ADMIN])).order_by(StaffUser.name)).all()
-    return render_template("trainer/compare.html", comparison=comparison,
-                           figure=page_charts.forest(comparison),
-                           figures=page_charts.compare_charts(comparison),
-                           reliability_min_n=reports.RELIABILITY_MIN_N, all_cohorts=all_cohorts,
-                           filters=filters, trainers=trainers, topics=curriculum_topics(),
-                           query=request.query_string.decode())
+    return render_template("trainer/compare.html", chosen=chosen, result=result,
+                           body=publishing.page_body(result),
+                           tables=result.basis.get("tables", []) if result else [],
+                           all_cohorts=all_cohorts, filters=filters, trainers=trainers,
+                           topics=curriculum_topics(), query=request.query_string.decode())
 
 
 @bp.route("/compare.<any(csv, json):fmt>")
 @role_required(*STAFF)
 def compare_export(fmt):
-    """The comparison's tables, as the page shows them."""
+    """The comparison's tables, as the page shows them (once computed)."""
     _, chosen, _ = _comparison_from_request()
-    comparison = reports.compare_cohorts(chosen, current_user.agency.min_group_size)
-    return exports.tables_download(fmt, comparison.tables, "cohort-comparison", "changes",
-                                   minimum_group_size=comparison.k)
+    if not chosen:
+        abort(404, "No class matches these choices.")
+    _, subject = publishing.compare(current_user.agency_id, [c.id for c in chosen])
+    if fmt == "json":
+        return publishing.download(subject, current_user.agency, "compare.json",
+                                   "cohort-comparison.json")
+    name = exports.table_name(request.args.get("table", "changes"))
+    return publishing.download(subject, current_user.agency, f"compare-{name}.csv",
+                               f"cohort-comparison-{name}.csv")
 
 
 #: Roles that may download response-level data (leaders see aggregates only).
@@ -251,24 +266,15 @@ EXPORTERS = (Role.ADMIN, Role.TRAINER)
 @bp.route("/cohorts/<int:cohort_id>/responses.<any(csv, xlsx, sav):fmt>")
 @role_required(*EXPORTERS)
 def responses_export(cohort_id, fmt):
-    """Response-level data for evaluators: no linkage hashes, small waves left out."""
+    """Response-level data for evaluators, as published when the surveys closed: no linkage
+    hashes, small waves left out, nothing from a survey still open."""
     cohort = get_cohort(cohort_id)
-    data = reports.response_data(cohort)
+    response = publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
+                                   f"responses.{fmt}", f"cohort-{cohort.id}-responses.{fmt}")
     services.audit(cohort.agency_id, current_user, "export.responses", f"cohort {cohort.id}",
-                   format=fmt, rows=len(data.rows))
+                   format=fmt)
     db.session.commit()
-    stem = f"cohort-{cohort.id}-responses"
-    if fmt == "csv":
-        return exports.download(exports.to_csv(data.rows), f"{stem}.csv", "text/csv")
-    if fmt == "xlsx":
-        notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
-        body = exports.to_xlsx({"responses": data.rows, "codebook": data.codebook,
-                                "notes": notes})
-        return exports.download(body, f"{stem}.xlsx", "application/vnd.openxmlformats-"
-                                "officedocument.spreadsheetml.sheet")
-    body = exports.to_sav(data.rows, column_labels=data.rows.attrs["column_labels"],
-                          value_labels=data.value_labels)
-    return exports.download(body, f"{stem}.sav", "application/x-spss-sav")
+    return response
 
 
 @bp.route("/cohorts/<int:cohort_id>/codebook.csv")
@@ -276,6 +282,5 @@ def responses_export(cohort_id, fmt):
 def codebook(cohort_id):
     """What each column of the response-level files means."""
     cohort = get_cohort(cohort_id)
-    data = reports.response_data(cohort)
-    return exports.download(exports.to_csv(data.codebook), f"cohort-{cohort.id}-codebook.csv",
-                     "text/csv")
+    return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
+                               "codebook.csv", f"cohort-{cohort.id}-codebook.csv")

@@ -62,5 +62,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(lambda: {"now": dt.datetime.now(dt.timezone.utc)})
     app.add_template_filter(joincode.display, "join_code")
     app.add_template_filter(local_time, "local_time")
+    from .publishing import publishes_at
+    app.add_template_filter(publishes_at, "publishes_at")
     for name, function in (("number", number), ("percent", percent), ("p_value", p_value)):
         app.add_template_filter(function, name)

@@ -33,6 +33,10 @@ def make_app(database_url, **config):
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
+        # Jobs run at once, and a closed wave is published at once (the grace-period tests set
+        # their own).
+        "JOBS_BACKEND": "inline",
+        "SUBMIT_GRACE_MINUTES": 0,
         **config,
     })
 
@@ -189,6 +193,19 @@ class AuthActions:
 @pytest.fixture
 def auth(client):
     return AuthActions(client)
+
+
+def publish(app, *wave_ids):
+    """Close these waves (those still open) and publish them, as the end of their grace period
+    does; returns nothing. The figures of a wave exist only once it is published."""
+    from survey import publishing
+    from survey.models import Wave, WaveStatus
+    with app.app_context():
+        for wave_id in wave_ids:
+            wave = db.session.get(Wave, wave_id)
+            if wave.status() is not WaveStatus.CLOSED:
+                services.close_wave(wave)
+            publishing.publish_wave(wave_id)
 
 
 def count_rows(model) -> int:

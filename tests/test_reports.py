@@ -49,6 +49,8 @@ def run_cohort(app, setup, pre_scores, post_scores):
         services.open_wave(db.session.get(Wave, setup["post_id"]), hours=24)
     for i, score in enumerate(post_scores):
         take_survey(app, setup["post"], i, score)
+    with app.app_context():  # figures are published once the surveys have closed
+        services.close_wave(db.session.get(Wave, setup["post_id"]))
 
 
 PRE = [4, 5, 3, 4, 4, 5, 3, 4]

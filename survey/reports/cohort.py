@@ -83,18 +83,21 @@ class CohortReport:
 
 
 def _wave_frame(cohort: Cohort, counts: pd.Series, linked: pd.Series) -> pd.DataFrame:
-    waves = sorted(cohort.waves, key=lambda w: (WAVE_ORDER[w.kind], w.followup_days or 0))
+    """The sealed waves (the only ones a report reads), in the order of the training."""
+    waves = sorted((w for w in cohort.waves if w.sealed_at is not None),
+                   key=lambda w: (WAVE_ORDER[w.kind], w.followup_days or 0))
     return pd.DataFrame([{
         "wave": w.id, "wave_label": w.label, "wave_kind": w.kind.value,
         "followup_days": w.followup_days, "join_code": w.join_code,
         "date": (w.opens_at.date() if w.opens_at else cohort.held_on),
         "responses": int(counts.get(w.id, 0)), "linked": int(linked.get(w.id, 0)),
         "survey_version": instrument_label(w.instrument),
-    } for w in waves])
+    } for w in waves], columns=["wave", "wave_label", "wave_kind", "followup_days", "join_code",
+                                "date", "responses", "linked", "survey_version"])
 
 
 def cohort_report(cohort: Cohort) -> CohortReport:
-    """The trainer's report for one cohort, small groups withheld."""
+    """The trainer's report for one cohort from its sealed waves, small groups withheld."""
     k = cohort.agency.min_group_size
     data = cohort_frames(cohort)
     answers, items = data.answers, data.items
@@ -108,7 +111,7 @@ def cohort_report(cohort: Cohort) -> CohortReport:
     if answers.empty:
         empty = pd.DataFrame()
         return CohortReport(cohort, k, waves, empty, empty, empty, empty, empty,
-                            ["No answers yet."])
+                            ["No survey of this class has closed with answers yet."])
 
     scores = scale_scores(answers, items)
     means = pulse_summary(scores, waves[["wave", "date"]])

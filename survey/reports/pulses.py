@@ -13,7 +13,7 @@ from analysis.trends import control_limits, pulse_summary, trend_slope
 
 from ..bank import current_bank, tracker_steps
 from ..models import Agency, StepStatus, TrackerItem
-from ..queries import cohorts_frames, program_figures, pulse_frames, pulse_list
+from ..queries import program_figures, pulse_frames, pulse_list
 from .common import like_with_like
 
 NOT_GIVEN = "Not given"
@@ -40,26 +40,19 @@ class Dashboard:
                 "program_figures": self.figures, "training_cohorts": self.cohorts}
 
 
-def cohort_points(agency: Agency, constructs: list[str], k: int) -> pd.DataFrame:
-    """Each training cohort's after-training mean on the scales the pulse also measures."""
+def cohort_points(published: pd.DataFrame, constructs: list[str]) -> pd.DataFrame:
+    """Each training cohort's after-training mean on the scales the pulse also measures, as its
+    published report shows it (withheld there, withheld here: one disclosure rule for both).
+
+    `published` holds the cohorts' published scale means with ``cohort``, ``cohort_label`` and
+    ``date`` added (see :func:`survey.publishing.published_cohort_means`)."""
     columns = ["cohort", "cohort_label", "date", "construct", "n", "mean", "withheld",
                "withheld_reason"]
-    cohorts = [c for c in agency.cohorts if c.waves]
-    if not cohorts or not constructs:
+    if published.empty or not constructs:
         return pd.DataFrame(columns=columns)
-    data = cohorts_frames(cohorts)
-    answers = data.answers.loc[data.answers["wave_kind"] == "post"]
-    items = data.items.loc[data.items["construct"].isin(constructs)]
-    answers = answers.loc[answers["item"].isin(items["item"])]
-    if answers.empty:
-        return pd.DataFrame(columns=columns)
-    scores = scale_scores(answers, items).dropna(subset=["score"])
-    table = scores.groupby(["cohort", "construct"])["score"].agg(n="count", mean="mean")
-    table = table.reset_index()
-    by_id = {c.id: c for c in cohorts}
-    table["cohort_label"] = table["cohort"].map(lambda i: by_id[i].name)
-    table["date"] = table["cohort"].map(lambda i: pd.Timestamp(by_id[i].held_on))
-    return suppress(table, k=k)[columns]
+    table = published.loc[(published["wave_kind"] == "post")
+                          & published["construct"].isin(constructs)]
+    return table[columns].reset_index(drop=True)
 
 
 def milestones(items: dict[str, TrackerItem]) -> pd.DataFrame:
@@ -80,17 +73,20 @@ def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int) -> pd.Da
     return suppress(table, k=k, groups=["construct"])
 
 
-def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
+def dashboard(agency: Agency, items: dict[str, TrackerItem],
+              cohort_means: pd.DataFrame | None = None) -> Dashboard:
+    """The dashboard from the agency's sealed pulses and its cohorts' published means."""
     k = agency.min_group_size
     answers, meta, waves = pulse_frames(agency.id)
     names = meta.drop_duplicates("construct").set_index("construct")
     constructs = pd.DataFrame({"construct": names.index, "name": names["construct_name"]})
     marks = milestones(items)
     figures = program_figures(agency.id)
-    trained = cohort_points(agency, list(current_bank().instruments["pulse"].constructs), k)
+    trained = cohort_points(pd.DataFrame() if cohort_means is None else cohort_means,
+                            list(current_bank().instruments["pulse"].constructs))
     empty = pd.DataFrame()
     if answers.empty:
-        pulses = pulse_list(agency.id)
+        pulses = pulse_list(agency.id, sealed_only=True)
         return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
                          trained)
 
@@ -124,7 +120,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem]) -> Dashboard:
             "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False))})
     glance = pd.DataFrame(glance)
 
-    pulses = pulse_list(agency.id)
+    pulses = pulse_list(agency.id, sealed_only=True)
 
     latest = pulses.loc[pulses["responses"] > 0, "wave"].iloc[-1]
     latest_scores = scores.loc[scores["wave"] == latest]
@@ -144,8 +140,8 @@ class Results:
     actions: pd.DataFrame         # "you said, we did": date, step, what officers are told
 
 
-def officer_results(agency: Agency, items: dict[str, TrackerItem]) -> Results:
-    board = dashboard(agency, items)
+def officer_results(board: Dashboard, items: dict[str, TrackerItem]) -> Results:
+    """The officers' page, from the dashboard's figures (published with it)."""
     labels = {s.code: s.label for s in tracker_steps()}
     actions = pd.DataFrame(
         [{"date": t.done_on, "step": labels.get(code, code), "note": t.shared_note}

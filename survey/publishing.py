@@ -1,0 +1,528 @@
+"""Publishing: a wave's figures are computed once, when it has closed, and kept unchanged.
+
+The pipeline, for every way a wave can close (a trainer's Close, its close time, a pulse's end):
+
+1. **Seal** at the end of the grace period: the wave takes no answer after this (a submission
+   checks the seal in its own transaction, see :func:`survey.services.record_response`).
+2. **Scramble**: the respondent tables are rewritten so that neither PostgreSQL (`xmin`,
+   `ctid`, physical order) nor the SQLite file and its write-ahead log keep arrival order.
+3. **Compute** from sealed waves only: the cohort report (tables, sentences, chart specs and
+   server-drawn SVGs), every download (report JSON and CSVs, response-level CSV, Excel, SPSS,
+   codebook), then the agency's dashboard and officers' page, which build on what was published.
+4. **Store** it all as a new version of a :class:`~survey.models.PublishedResult`, in one
+   transaction: readers see the old version or the new one, never half of one.
+
+Pages and downloads read the latest complete version (two queries); nothing they show moves
+while a wave is open, so no figure can be subtracted from the next to single out one officer.
+A run that fails stores a failed version with its reason (administrators see it) and leaves the
+previous version in place; the job queue retries it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from flask import current_app
+from markupsafe import Markup
+
+from . import charts as page_charts
+from . import exports, jobs, reports
+from .extensions import db
+from .models import (Agency, Cohort, PublicationStatus, PublishedPart, PublishedResult,
+                     Wave, WaveKind, utcnow)
+from .queries import response_counts
+
+#: The version of the methods behind published figures; `flask results publish` after a change.
+METHOD = "2026.12"
+
+
+# --- When -----------------------------------------------------------------------------------
+
+def grace() -> dt.timedelta:
+    return dt.timedelta(minutes=current_app.config["SUBMIT_GRACE_MINUTES"])
+
+
+def publishes_at(closes_at: dt.datetime | None) -> dt.datetime | None:
+    """When a wave closing at `closes_at` is sealed and published: after the grace period."""
+    return None if closes_at is None else closes_at + grace()
+
+
+def due_wave_ids(agency_id: int | None = None, now: dt.datetime | None = None) -> list[int]:
+    """Waves past their close and grace period but not yet sealed (one query)."""
+    now = now or utcnow()
+    statement = sa.select(Wave.id).where(Wave.sealed_at.is_(None), Wave.opens_at.is_not(None),
+                                         Wave.closes_at <= now - grace()).order_by(Wave.id)
+    if agency_id is not None:
+        statement = statement.where(Wave.agency_id == agency_id)
+    return list(db.session.scalars(statement))
+
+
+def publish_due(agency_id: int | None = None) -> list[int]:
+    """Ask for the publishing of every wave that is due (the cheap check staff pages make, and
+    what `flask results publish --due` runs from a scheduler)."""
+    due = due_wave_ids(agency_id)
+    for wave_id in due:
+        jobs.enqueue("publish_wave", wave_id)
+    return due
+
+
+def schedule(wave: Wave) -> None:
+    """A wave was just opened, closed or scheduled: publish it when its grace period is over
+    (a worker's scheduler runs it then; the due check of staff pages is the backstop)."""
+    at = publishes_at(wave.closes_at)
+    delay = at - utcnow() if at else None
+    if delay is not None and delay.total_seconds() > 0:
+        jobs.enqueue("publish_wave", wave.id, delay=delay)
+    else:
+        jobs.enqueue("publish_wave", wave.id)
+
+
+# --- Seal and scramble ----------------------------------------------------------------------
+
+def seal(wave_id: int, now: dt.datetime | None = None) -> bool:
+    """Seal the wave if its grace period is over; True when it is sealed (now or before)."""
+    now = now or utcnow()
+    db.session.execute(sa.update(Wave).where(
+        Wave.id == wave_id, Wave.sealed_at.is_(None), Wave.closes_at <= now - grace())
+        .values(sealed_at=now))
+    db.session.commit()
+    return db.session.scalar(sa.select(Wave.sealed_at).where(Wave.id == wave_id)) is not None
+
+
+def scramble() -> str:
+    """Leave no arrival order in the respondent tables or the database files.
+
+    PostgreSQL: every row rewritten in one transaction (one `xmin` for all), then CLUSTER on the
+    random primary keys (physical order and `ctid` follow the keys). SQLite: the write-ahead
+    log checkpointed into the file, the file rebuilt by VACUUM (pages in key order), and the log
+    truncated to nothing.
+    """
+    engine = db.session.get_bind()
+    db.session.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE response SET wave_id = wave_id"))
+            conn.execute(sa.text("UPDATE answer SET value = value"))
+            conn.execute(sa.text("CLUSTER response USING pk_response"))
+            conn.execute(sa.text("CLUSTER answer USING pk_answer"))
+        return "respondent tables rewritten in random-key order"
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with engine.connect() as conn:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        return "database file rebuilt in key order; write-ahead log emptied"
+    return "nothing to do"
+
+
+# --- Store and read -------------------------------------------------------------------------
+
+@dataclass
+class Part:
+    name: str
+    media_type: str
+    body: bytes | str
+
+
+def store(agency_id: int, subject: str, k: int, basis: dict, parts: list[Part], *,
+          interim: bool = False) -> PublishedResult:
+    """A new complete version of `subject`, with its parts, in one transaction."""
+    result = PublishedResult(agency_id=agency_id, subject=subject, version=_next_version(subject),
+                             status=PublicationStatus.COMPLETE, k=k, basis=basis,
+                             interim=interim, error="")
+    db.session.add(result)
+    db.session.flush()
+    db.session.execute(sa.insert(PublishedPart), [
+        {"result_id": result.id, "name": p.name, "media_type": p.media_type,
+         "body": zlib.compress(p.body.encode() if isinstance(p.body, str) else p.body, 6)}
+        for p in parts])
+    db.session.commit()
+    return result
+
+
+def _next_version(subject: str) -> int:
+    latest = db.session.scalar(sa.select(sa.func.max(PublishedResult.version))
+                               .where(PublishedResult.subject == subject))
+    return (latest or 0) + 1
+
+
+def record_failure(agency_id: int, subject: str, error: BaseException) -> None:
+    """A failed run: its reason kept, no parts; the previous complete version stays in use."""
+    k = db.session.scalar(sa.select(Agency.min_group_size).where(Agency.id == agency_id)) or 5
+    db.session.add(PublishedResult(
+        agency_id=agency_id, subject=subject, version=_next_version(subject),
+        status=PublicationStatus.FAILED, k=k, basis={"method": METHOD},
+        error=f"{type(error).__name__}: {error}"[:2000]))
+    db.session.commit()
+
+
+def forget(agency_id: int, subjects: list[str] | None = None) -> None:
+    """Delete published results (every version) of these subjects, or all of the agency's:
+    for data that must go (a deleted class, answers past their retention). Not committed."""
+    statement = sa.select(PublishedResult.id).where(PublishedResult.agency_id == agency_id)
+    if subjects is not None:
+        statement = statement.where(PublishedResult.subject.in_(subjects))
+    ids = list(db.session.scalars(statement))
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        db.session.execute(sa.delete(PublishedPart).where(PublishedPart.result_id.in_(chunk)))
+        db.session.execute(sa.delete(PublishedResult).where(PublishedResult.id.in_(chunk)))
+
+
+def latest(subject: str, k: int | None = None) -> PublishedResult | None:
+    """The latest complete version of `subject` (one query). With `k`, only a version
+    published under that minimum group size (a raised minimum makes older figures stale)."""
+    statement = (sa.select(PublishedResult).where(
+        PublishedResult.subject == subject,
+        PublishedResult.status == PublicationStatus.COMPLETE)
+        .order_by(PublishedResult.version.desc()).limit(1))
+    if k is not None:
+        statement = statement.where(PublishedResult.k >= k)
+    return db.session.scalar(statement)
+
+
+def last_failure(subject: str) -> PublishedResult | None:
+    """The latest version when it failed (one query); None when the latest run succeeded."""
+    row = db.session.scalar(sa.select(PublishedResult).where(PublishedResult.subject == subject)
+                            .order_by(PublishedResult.version.desc()).limit(1))
+    return row if row is not None and row.status is PublicationStatus.FAILED else None
+
+
+def failures(agency_id: int, limit: int = 20) -> list[PublishedResult]:
+    """The agency's recent failed runs whose subject has not published since (one query)."""
+    rows = db.session.scalars(sa.select(PublishedResult).where(
+        PublishedResult.agency_id == agency_id)
+        .order_by(PublishedResult.id.desc()).limit(500)).all()
+    newest = {}
+    for row in rows:
+        newest.setdefault(row.subject, row)
+    return [r for r in newest.values() if r.status is PublicationStatus.FAILED][:limit]
+
+
+def part(result: PublishedResult | None, name: str) -> bytes | None:
+    """One stored part of a published result (one query)."""
+    if result is None:
+        return None
+    body = db.session.scalar(sa.select(PublishedPart.body).where(
+        PublishedPart.result_id == result.id, PublishedPart.name == name))
+    return None if body is None else zlib.decompress(body)
+
+
+def page_body(result: PublishedResult | None) -> Markup | None:
+    body = part(result, "page.html")
+    return None if body is None else Markup(body.decode())
+
+
+# --- What a cohort publishes ----------------------------------------------------------------
+
+def cohort_subject(cohort_id: int) -> str:
+    return f"cohort:{cohort_id}"
+
+
+def agency_subject(agency_id: int) -> str:
+    return f"agency:{agency_id}"
+
+
+def _render(template: str, **context) -> str:
+    """A stored page part, rendered outside any real request (links are relative to the app's
+    root), so it holds nothing of whoever reads it later."""
+    with current_app.test_request_context("/"):
+        return current_app.jinja_env.get_template(template).render(**context)
+
+
+def _table_parts(stem: str, tables: dict[str, pd.DataFrame], **meta) -> list[Part]:
+    parts = [Part(f"{stem}.json", "application/json", exports.to_json(tables, **meta))]
+    parts += [Part(f"{stem}-{name}.csv", "text/csv", exports.to_csv(table))
+              for name, table in tables.items()]
+    return parts
+
+
+def _basis(waves: list[Wave], counts: dict[int, int]) -> dict:
+    return {"method": METHOD, "waves": {str(w.id): counts.get(w.id, 0) for w in waves},
+            "instruments": sorted({w.instrument_id for w in waves}),
+            "responses": sum(counts.get(w.id, 0) for w in waves),
+            "surveys": ", ".join(w.label.lower() for w in waves) or "no survey"}
+
+
+def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
+    """Everything a cohort's published result holds, computed from its sealed waves."""
+    result = reports.cohort_report(cohort)
+    figures = page_charts.cohort_charts(result)
+    parts = [Part("page.html", "text/html", _render(
+        "trainer/_report_body.html", report=result, figures=figures,
+        reliability_min_n=reports.RELIABILITY_MIN_N))]
+    parts += _table_parts("report", result.tables, cohort=cohort.name, held_on=cohort.held_on,
+                          minimum_group_size=result.k, sentences=result.sentences,
+                          effect_size_in_sentences=reports.HEADLINE_EFFECT,
+                          effect_size_why=reports.HEADLINE_WHY)
+    data = reports.response_data(cohort)
+    notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
+    parts += [
+        Part("responses.csv", "text/csv", exports.to_csv(data.rows)),
+        Part("responses.xlsx", "application/vnd.openxmlformats-officedocument."
+             "spreadsheetml.sheet", exports.to_xlsx({"responses": data.rows,
+                                                     "codebook": data.codebook,
+                                                     "notes": notes})),
+        Part("responses.sav", "application/x-spss-sav", exports.to_sav(
+            data.rows, column_labels=data.rows.attrs["column_labels"],
+            value_labels=data.value_labels)),
+        Part("codebook.csv", "text/csv", exports.to_csv(data.codebook)),
+        Part("summary.json", "application/json", json.dumps({
+            "rows": len(data.rows), "tables": list(result.tables)})),
+    ]
+    return parts, result
+
+
+def publish_cohort(cohort_id: int) -> PublishedResult | None:
+    cohort = db.session.get(Cohort, cohort_id)
+    if cohort is None:
+        return None
+    sealed = [w for w in cohort.waves if w.sealed_at is not None]
+    counts = response_counts([w.id for w in sealed])
+    parts, result = cohort_parts(cohort)
+    basis = {**_basis(sealed, counts), "tables": list(result.tables)}
+    return store(cohort.agency_id, cohort_subject(cohort.id), result.k, basis, parts)
+
+
+# --- What an agency publishes: the dashboard and the officers' page ---------------------------
+
+def published_cohort_means(agency: Agency) -> pd.DataFrame:
+    """The scale means each cohort's latest published report shows (withheld rows included,
+    with their reasons), with the cohort's label and date."""
+    rows = []
+    for cohort in agency.cohorts:
+        result = latest(cohort_subject(cohort.id), agency.min_group_size)
+        body = part(result, "report.json")
+        if body is None:
+            continue
+        kinds = {int(w): None for w in result.basis.get("waves", {})}
+        waves = {w.id: w.kind.value for w in cohort.waves if w.id in kinds}
+        for row in json.loads(body)["tables"]["scale_means"]:
+            rows.append({**row, "cohort": cohort.id, "cohort_label": cohort.name,
+                         "date": pd.Timestamp(cohort.held_on),
+                         "wave_kind": waves.get(row["wave"])})
+    frame = pd.DataFrame(rows)
+    if len(frame):
+        frame["n"] = frame["n"].astype(float)
+        frame["mean"] = frame["mean"].astype(float)
+    return frame
+
+
+def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
+    from .services import tracker_items
+    items = tracker_items(agency)
+    board = reports.dashboard(agency, items, published_cohort_means(agency))
+    figures = page_charts.dashboard_charts(board)
+    officers = reports.officer_results(board, items)
+    parts = [Part("page.html", "text/html", _render("leadership/_dashboard_body.html",
+                                                   board=board, figures=figures)),
+             Part("results.html", "text/html", _render("respond/_results_body.html",
+                                                      result=officers))]
+    parts += _table_parts("dashboard", board.tables, agency=agency.name,
+                          minimum_group_size=board.k)
+    return parts, board
+
+
+def publish_agency(agency_id: int) -> PublishedResult | None:
+    agency = db.session.get(Agency, agency_id)
+    if agency is None:
+        return None
+    sealed = db.session.scalars(sa.select(Wave).where(
+        Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_not(None))
+        .order_by(Wave.opens_at)).all()
+    counts = response_counts([w.id for w in sealed])
+    parts, board = agency_parts(agency)
+    basis = {**_basis(sealed, counts), "tables": list(board.tables),
+             "surveys": f"{len(sealed)} closed pulse{'' if len(sealed) == 1 else 's'}"}
+    return store(agency.id, agency_subject(agency.id), board.k, basis, parts)
+
+
+# --- Jobs -----------------------------------------------------------------------------------
+
+@jobs.job("publish_wave")
+def publish_wave(wave_id: int) -> None:
+    """Seal, scramble and publish one wave's subject, then the agency's views."""
+    wave = db.session.get(Wave, wave_id)
+    if wave is None:
+        return
+    already = wave.sealed_at is not None
+    if not seal(wave_id):
+        return  # not due yet (reopened, or asked for early): its own time will come
+    subject = (cohort_subject(wave.cohort_id) if wave.cohort_id
+               else agency_subject(wave.agency_id))
+    done = latest(subject)
+    if already and done is not None and str(wave_id) in done.basis.get("waves", {}):
+        return  # published already (a second schedule of the same close)
+    scramble()
+    wave = db.session.get(Wave, wave_id)
+    if wave.cohort_id is not None:
+        publish_cohort(wave.cohort_id)
+    publish_agency(wave.agency_id)
+
+
+@jobs.job("publish_cohort")
+def _publish_cohort_job(cohort_id: int) -> None:
+    publish_cohort(cohort_id)
+
+
+@jobs.job("publish_agency")
+def _publish_agency_job(agency_id: int) -> None:
+    publish_agency(agency_id)
+
+
+@jobs.job("republish")
+def _republish_job(agency_id: int) -> None:
+    republish(agency_id)
+
+
+def _subject_of(name: str, args: tuple) -> tuple[int, str] | None:
+    """(agency id, subject) a failed job was publishing, for its failure record."""
+    if name == "publish_wave":
+        wave = db.session.get(Wave, args[0])
+        if wave is None:
+            return None
+        return wave.agency_id, (cohort_subject(wave.cohort_id) if wave.cohort_id
+                                else agency_subject(wave.agency_id))
+    if name == "publish_cohort":
+        cohort = db.session.get(Cohort, args[0])
+        return (cohort.agency_id, cohort_subject(cohort.id)) if cohort else None
+    if name in ("publish_agency", "republish"):
+        return args[0], agency_subject(args[0])
+    if name == "compare":
+        return args[0], compare_subject(args[0], args[1])
+    return None
+
+
+def _on_failure(name: str, args: tuple, error: BaseException) -> None:
+    found = _subject_of(name, args)
+    if found is not None:
+        record_failure(*found, error)
+
+
+jobs.FAILURE_HOOKS.append(_on_failure)
+
+
+def republish(agency_id: int | None = None, *, progress=lambda n: None) -> int:
+    """Publish every subject again from its sealed waves (after a bank or method fix), each
+    old version staying in use until its new one is complete. Returns the number published."""
+    statement = sa.select(Agency.id).order_by(Agency.id)
+    if agency_id is not None:
+        statement = statement.where(Agency.id == agency_id)
+    done = 0
+    for aid in db.session.scalars(statement).all():
+        for wave_id in due_wave_ids(aid):
+            publish_wave(wave_id)
+        cohorts = db.session.scalars(sa.select(Cohort.id).where(
+            Cohort.agency_id == aid, Cohort.waves.any(Wave.sealed_at.is_not(None)))).all()
+        for cohort_id in cohorts:
+            publish_cohort(cohort_id)
+            done += 1
+            progress(1)
+        publish_agency(aid)
+        done += 1
+        progress(1)
+    return done
+
+
+def publish_steps(agency_id: int | None = None) -> int:
+    statement = sa.select(sa.func.count(sa.distinct(Wave.cohort_id))).where(
+        Wave.sealed_at.is_not(None), Wave.cohort_id.is_not(None))
+    agencies = sa.select(sa.func.count()).select_from(Agency)
+    if agency_id is not None:
+        statement = statement.where(Wave.agency_id == agency_id)
+        agencies = agencies.where(Agency.id == agency_id)
+    return (db.session.scalar(statement) or 0) + (db.session.scalar(agencies) or 0)
+
+
+# --- Compare: one selection of cohorts, computed in a job and kept --------------------------
+
+def compare_subject(agency_id: int, cohort_ids: list[int]) -> str:
+    """A selection's subject: the cohorts and the versions of their published results, so that
+    a new publication makes a new comparison (and the old one is never shown beside it)."""
+    versions = db.session.execute(sa.select(PublishedResult.subject,
+                                            sa.func.max(PublishedResult.version))
+                                  .where(PublishedResult.subject.in_(
+                                      [cohort_subject(c) for c in cohort_ids]),
+                                      PublishedResult.status == PublicationStatus.COMPLETE)
+                                  .group_by(PublishedResult.subject)).all()
+    k = db.session.scalar(sa.select(Agency.min_group_size).where(Agency.id == agency_id))
+    key = json.dumps([sorted(cohort_ids), sorted(map(list, versions)), k, METHOD])
+    return f"compare:{agency_id}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+@jobs.job("compare")
+def publish_compare(agency_id: int, cohort_ids: list[int]) -> PublishedResult | None:
+    subject = compare_subject(agency_id, cohort_ids)
+    if latest(subject) is not None:
+        return None
+    agency = db.session.get(Agency, agency_id)
+    cohorts = db.session.scalars(sa.select(Cohort).where(
+        Cohort.agency_id == agency_id, Cohort.id.in_(cohort_ids))
+        .order_by(Cohort.held_on, Cohort.id)).all()
+    comparison = reports.compare_cohorts(cohorts, agency.min_group_size)
+    figures = page_charts.compare_charts(comparison)
+    parts = [Part("page.html", "text/html", _render(
+        "trainer/_compare_body.html", comparison=comparison,
+        figure=page_charts.forest(comparison), figures=figures,
+        reliability_min_n=reports.RELIABILITY_MIN_N))]
+    parts += _table_parts("compare", comparison.tables, minimum_group_size=comparison.k)
+    basis = {"method": METHOD, "cohorts": sorted(cohort_ids), "tables": list(comparison.tables),
+             "responses": 0, "surveys": f"{len(cohorts)} classes' closed surveys"}
+    return store(agency_id, subject, comparison.k, basis, parts)
+
+
+def compare(agency_id: int, cohort_ids: list[int]) -> tuple[PublishedResult | None, str]:
+    """The kept comparison of these cohorts, or None while it is being computed (asked for
+    here: inline it is ready at once, with a worker on the next visit)."""
+    subject = compare_subject(agency_id, cohort_ids)
+    found = latest(subject)
+    if found is None:
+        jobs.enqueue("compare", agency_id, sorted(cohort_ids))
+        found = latest(subject)
+    return found, subject
+
+
+def open_counts(waves: list[Wave], now: dt.datetime | None = None) -> list[dict]:
+    """The waves not sealed yet that have opened: their counts and when they publish."""
+    now = now or utcnow()
+    waiting = [w for w in waves if w.sealed_at is None and w.opens_at is not None
+               and w.opens_at <= now]
+    counts = response_counts([w.id for w in waiting])
+    return [{"label": w.label if w.kind is not WaveKind.PULSE
+             else f"Pulse opened {w.opens_at:%-d %b %Y}", "count": counts[w.id],
+             "publishes_at": publishes_at(w.closes_at)} for w in waiting]
+
+
+# --- What a page needs to show a published result -------------------------------------------
+
+def page_context(subject: str, agency: Agency, waves: list[Wave], *,
+                 show_error: bool = False) -> dict:
+    """The latest published result of `subject` with its page part, the waves still open (their
+    counts only) and the last failed run, if the newest run failed. Asks first for any wave
+    that is due, so a page never waits for a scheduler to publish."""
+    publish_due(agency.id)
+    result = latest(subject, agency.min_group_size)
+    return {"result": result, "body": page_body(result),
+            "tables": (result.basis.get("tables", []) if result else []),
+            "k": result.k if result else agency.min_group_size, "tz": agency.timezone,
+            "waiting": open_counts(waves), "failure": last_failure(subject),
+            "show_error": show_error}
+
+
+def download(subject: str, agency: Agency, name: str, filename: str):
+    """A stored download of the latest published result, or a clear 404."""
+    from flask import abort
+    publish_due(agency.id)
+    result = latest(subject, agency.min_group_size)
+    row = None if result is None else db.session.execute(
+        sa.select(PublishedPart.body, PublishedPart.media_type).where(
+            PublishedPart.result_id == result.id, PublishedPart.name == name)).first()
+    if row is None:
+        abort(404, "Nothing is published here yet: results appear when a survey has closed.")
+    return exports.download(zlib.decompress(row.body), filename, row.media_type)
