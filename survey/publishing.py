@@ -132,7 +132,20 @@ class Part:
 
 def store(agency_id: int, subject: str, k: int, basis: dict, parts: list[Part], *,
           interim: bool = False) -> PublishedResult:
-    """A new complete version of `subject`, with its parts, in one transaction."""
+    """A new complete version of `subject`, with its parts, in one transaction; or the latest
+    version itself when it holds exactly these parts (a run that changes nothing publishes
+    nothing new)."""
+    digest = hashlib.sha256()
+    # Excel and SPSS files stamp the time they were written; they hold what responses.csv holds.
+    for p in sorted((p for p in parts if not p.name.endswith((".xlsx", ".sav"))),
+                    key=lambda p: p.name):
+        body = p.body.encode() if isinstance(p.body, str) else p.body
+        digest.update(f"{p.name}\0{p.media_type}\0{len(body)}\0".encode() + body)
+    basis = {**basis, "digest": digest.hexdigest()}
+    previous = latest(subject)
+    if (previous is not None and previous.k == k and previous.interim == interim
+            and previous.basis.get("digest") == basis["digest"]):
+        return previous
     result = PublishedResult(agency_id=agency_id, subject=subject, version=_next_version(subject),
                              status=PublicationStatus.COMPLETE, k=k, basis=basis,
                              interim=interim, error="")
@@ -301,12 +314,12 @@ def published_cohort_means(agency: Agency) -> pd.DataFrame:
         body = part(result, "report.json")
         if body is None:
             continue
-        kinds = {int(w): None for w in result.basis.get("waves", {})}
-        waves = {w.id: w.kind.value for w in cohort.waves if w.id in kinds}
+        # By label: a withheld row keeps its label but not its numbers (the wave id included).
+        kinds = {w.label: w.kind.value for w in cohort.waves}
         for row in json.loads(body)["tables"]["scale_means"]:
             rows.append({**row, "cohort": cohort.id, "cohort_label": cohort.name,
                          "date": pd.Timestamp(cohort.held_on),
-                         "wave_kind": waves.get(row["wave"])})
+                         "wave_kind": kinds.get(row["wave_label"])})
     frame = pd.DataFrame(rows)
     if len(frame):
         frame["n"] = frame["n"].astype(float)
@@ -416,6 +429,10 @@ def republish(agency_id: int | None = None, *, progress=lambda n: None) -> int:
         statement = statement.where(Agency.id == agency_id)
     done = 0
     for aid in db.session.scalars(statement).all():
+        # Comparisons are kept per selection: computed again when next asked for.
+        forget(aid, list(db.session.scalars(sa.select(PublishedResult.subject).where(
+            PublishedResult.agency_id == aid, PublishedResult.subject.like("compare:%")))))
+        db.session.commit()
         for wave_id in due_wave_ids(aid):
             publish_wave(wave_id)
         cohorts = db.session.scalars(sa.select(Cohort.id).where(
@@ -480,6 +497,7 @@ def publish_compare(agency_id: int, cohort_ids: list[int]) -> PublishedResult | 
 def compare(agency_id: int, cohort_ids: list[int]) -> tuple[PublishedResult | None, str]:
     """The kept comparison of these cohorts, or None while it is being computed (asked for
     here: inline it is ready at once, with a worker on the next visit)."""
+    publish_due(agency_id)
     subject = compare_subject(agency_id, cohort_ids)
     found = latest(subject)
     if found is None:
@@ -508,6 +526,10 @@ def page_context(subject: str, agency: Agency, waves: list[Wave], *,
     that is due, so a page never waits for a scheduler to publish."""
     publish_due(agency.id)
     result = latest(subject, agency.min_group_size)
+    if result is None and subject == agency_subject(agency.id):
+        # The dashboard also shows the tracker and program figures: it exists from the start.
+        jobs.enqueue("publish_agency", agency.id)
+        result = latest(subject, agency.min_group_size)
     return {"result": result, "body": page_body(result),
             "tables": (result.basis.get("tables", []) if result else []),
             "k": result.k if result else agency.min_group_size, "tz": agency.timezone,
@@ -520,6 +542,9 @@ def download(subject: str, agency: Agency, name: str, filename: str):
     from flask import abort
     publish_due(agency.id)
     result = latest(subject, agency.min_group_size)
+    if result is None and subject == agency_subject(agency.id):
+        jobs.enqueue("publish_agency", agency.id)
+        result = latest(subject, agency.min_group_size)
     row = None if result is None else db.session.execute(
         sa.select(PublishedPart.body, PublishedPart.media_type).where(
             PublishedPart.result_id == result.id, PublishedPart.name == name)).first()

@@ -230,7 +230,6 @@ def compare():
     """Cohorts side by side, from their published results: computed once per selection in a
     job and kept; while it is computed the page says so."""
     all_cohorts, chosen, filters = _comparison_from_request()
-    publishing.publish_due(current_user.agency_id)
     result = (publishing.compare(current_user.agency_id, [c.id for c in chosen])[0]
               if chosen else None)
     trainers = db.session.scalars(sa.select(StaffUser).where(

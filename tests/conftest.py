@@ -208,6 +208,16 @@ def publish(app, *wave_ids):
             publishing.publish_wave(wave_id)
 
 
+def close_all(app, agency_id):
+    """Close and publish every wave of the agency that has opened (pulses included)."""
+    from survey.models import Wave
+    with app.app_context():
+        ids = db.session.scalars(sa.select(Wave.id).where(
+            Wave.agency_id == agency_id, Wave.opens_at.is_not(None),
+            Wave.sealed_at.is_(None)).order_by(Wave.id)).all()
+    publish(app, *ids)
+
+
 def count_rows(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
 

@@ -319,7 +319,9 @@ def test_report_shows_honest_change_and_agrees_with_scipy(app, trainer, setup, m
         assert f"table={name}" in page
 
     # With a lower bar for the class's own alpha, the report uses it and says so.
+    # (a method change reaches published reports through `flask results publish`)
     monkeypatch.setattr(report_common, "RELIABILITY_MIN_N", 10)
+    assert "Published" in app.test_cli_runner().invoke(args=["results", "publish"]).output
     own = row_for(report_json(trainer, cid)["tables"]["reliable_change"], construct="stigma")
     assert own["reliability_source"] == "cohort pre-wave alpha"
     assert own["reliability"] == pytest.approx(cronbach(posted["pre"], "stigma"), rel=1e-9)
@@ -486,6 +488,7 @@ def test_compare_shows_reliable_change_and_the_pooled_trajectory(app, trainer, s
         out.loc[out["construct"] == "stigma", "converged"] = False
         return out
     monkeypatch.setattr(compare_reports, "pooled_trajectory", stalled)
+    app.test_cli_runner().invoke(args=["results", "publish"])  # drops kept comparisons
     doc = json.loads(trainer.get(f"/trainer/compare.json?{query}").data)
     for row in doc["tables"]["pooled_trajectory"]:
         if row["construct"] == "stigma":

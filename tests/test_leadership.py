@@ -14,7 +14,7 @@ from survey import services
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Agency, AuditEntry, ProgramFigure, Role, TrackerItem, Unit, Wave
-from tests.conftest import Officer, csrf_token, make_agency, make_staff
+from tests.conftest import Officer, close_all, csrf_token, make_agency, make_staff
 
 
 @pytest.fixture
@@ -97,6 +97,7 @@ def test_no_cell_under_k_including_by_subtraction(app, leader, agency_setup):
         answer_pulse(app, code, 2, unit=units["Bravo"], shift="Days")
     for n in range(2):
         answer_pulse(app, code, 5, unit=units["Charlie"], shift="Nights")
+    close_all(app, agency_setup["agency_id"])
     doc = json.loads(leader.get("/leadership/dashboard.json").data)
     cells = {(r["unit"], r["construct"]): r for r in doc["tables"]["units"]}
     for construct in ("executive_support", "cynicism"):
@@ -131,6 +132,7 @@ def test_a_pulse_under_k_is_withheld_from_the_trend(app, leader, agency_setup):
     big = schedule_pulse(app, agency_setup["agency_id"], 2)
     for _ in range(6):
         answer_pulse(app, big, 3)
+    close_all(app, agency_setup["agency_id"])
     doc = json.loads(leader.get("/leadership/dashboard.json").data)
     rows = [r for r in doc["tables"]["trend"] if r["construct"] == "intention"]
     assert [r["withheld"] for r in rows] == [True, False]
@@ -144,6 +146,7 @@ def test_control_limits_follow_the_textbook_formula(app, leader, agency_setup):
         code = schedule_pulse(app, agency_setup["agency_id"], age)
         for level in pulse:
             answer_pulse(app, code, level)
+    close_all(app, agency_setup["agency_id"])
     doc = json.loads(leader.get("/leadership/dashboard.json").data)
     rows = [r for r in doc["tables"]["trend"] if r["construct"] == "executive_support"]
     means = np.array([np.mean(p) for p in levels])
@@ -231,6 +234,7 @@ def test_officers_results_page(app, agency_setup):
     thanks = app.test_client()
     reply = answer_pulse(app, code, 4)
     assert app.test_client().get(reply.location).status_code == 200
+    close_all(app, agency_setup["agency_id"])
     page = app.test_client().get(f"/results/{agency_setup['token']}")
     assert page.status_code == 200 and "4.00" in page.text and "Cynicism" in page.text
     assert page.headers["Cache-Control"] == "no-store"
@@ -243,6 +247,7 @@ def test_results_page_shows_nothing_for_a_small_agency(app, agency_setup):
     code = schedule_pulse(app, agency_setup["agency_id"], 3)
     for _ in range(3):
         answer_pulse(app, code, 5)
+    close_all(app, agency_setup["agency_id"])
     page = app.test_client().get(f"/results/{agency_setup['token']}").text
     assert "There are no results to share yet." in page and "5.00" not in page
 
@@ -283,6 +288,7 @@ def test_training_cohorts_are_laid_beside_the_trend(app, leader, agency_setup):
             officer.give_code(skip=True)
             officer.fields()
             assert officer.submit(answers_for(3, rest=4)).status_code == 302
+    close_all(app, agency_setup["agency_id"])
     doc = json.loads(leader.get("/leadership/dashboard.json").data)
     rows = {r["cohort_label"]: r for r in doc["tables"]["training_cohorts"]}
     assert set(r["construct"] for r in doc["tables"]["training_cohorts"]) == {"intention"}

@@ -56,7 +56,7 @@ def response_data(cohort: Cohort) -> ResponseData:
         rows = meta.join(wide).join(scores).sort_index()
         people = {key: f"P{n:03d}" for n, key in enumerate(
             sorted(rows["linkage_key"].dropna().unique()), start=1)}
-        rows["person"] = rows["linkage_key"].map(people).fillna("")
+        rows["person"] = [people.get(key, "") for key in rows["linkage_key"]]
         rows["respondent"] = [f"R{n:04d}" for n in range(1, len(rows) + 1)]
         rows["wave_date"] = rows["wave"].map(
             lambda w: (waves[w].opens_at.date() if waves[w].opens_at else cohort.held_on))
