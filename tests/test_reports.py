@@ -13,7 +13,7 @@ from survey import services
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Cohort, Role, Wave
-from tests.conftest import Officer, make_agency, make_cohort, make_staff
+from tests.conftest import Officer, csrf_token, make_agency, make_cohort, make_staff
 
 LETTERS = "ACDEFGHJKMNPRTW"
 
@@ -90,6 +90,32 @@ def test_page_csv_json_and_scipy_agree(app, trainer, setup):
     assert f"Stigma beliefs fell by {abs(diff):.2f} points" in page
     assert '<td class="num">8</td><td class="num">100%</td>' in page  # linked, linkage rate
     assert 'class="chart-spec"' in page and "<svg" in page
+
+
+def close_waves(client, setup):
+    token = csrf_token(client.get(f"/trainer/cohorts/{setup['cohort_id']}").text)
+    for wave in ("pre_id", "post_id"):
+        assert client.post(f"/trainer/waves/{setup[wave]}/close",
+                           data={"csrf_token": token}).status_code == 302
+
+
+def test_rank_tests_run_as_r_does_and_the_page_says_so(app, trainer, setup, monkeypatch):
+    # 8 linked officers whose stigma changes tie (-1 five times): scipy's method="auto" would
+    # run a permutation test here; the report must not
+    def refuse(*args, **kwargs):
+        raise AssertionError("a permutation test ran")
+    monkeypatch.setattr(stats, "permutation_test", refuse)
+    run_cohort(app, setup, PRE, POST)
+    close_waves(trainer, setup)
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    stigma = next(r for r in doc["tables"]["change"] if r["construct"] == "stigma")
+    diffs = np.subtract(POST, PRE)
+    ref = stats.wilcoxon(diffs[diffs != 0], correction=True, method="asymptotic")
+    assert stigma["wilcoxon_p_val"] == pytest.approx(ref.pvalue, rel=1e-12)
+    assert stigma["wilcoxon_method"] == "normal approximation, tie- and continuity-corrected"
+    page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert ("the Wilcoxon signed-rank test for linked officers (normal approximation, tie- and "
+            "continuity-corrected on Stigma beliefs") in page
 
 
 def test_small_cohort_shows_no_figures_anywhere(app, trainer, setup):

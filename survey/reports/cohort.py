@@ -72,6 +72,28 @@ class CohortReport:
                 "reliability": self.alpha, "item_rest": self.item_fit,
                 "item_agreement": self.items}
 
+    def rank_note(self) -> str:
+        """The method note for the rank tests of the change table: which ran, where."""
+        if self.change.empty:
+            return ""
+        parts = []
+        for column, test in (("wilcoxon_method", "the Wilcoxon signed-rank test for linked "
+                                                 "officers"),
+                             ("unlinked_mwu_method", "the Mann-Whitney test for officers not "
+                                                     "linked")):
+            ran = self.change.loc[self.change[column] != ""]
+            by = [f"{method} on {', '.join(ran.loc[ran[column] == method, 'construct_name'])}"
+                  for method in dict.fromkeys(ran[column])]
+            if by:
+                parts.append(f"{test} ({'; '.join(by)})")
+        if not parts:
+            return ""
+        return ("The downloads also give rank tests, computed as R's wilcox.test computes them "
+                "and on scores taken as exact fractions, so that equal scores tie: "
+                f"{' and '.join(parts)}. Exact when no values tie and fewer than 50 are "
+                "compared, otherwise the normal approximation with the tie and continuity "
+                "corrections.")
+
     def evidence(self) -> list[tuple]:
         """(linked change row, combined test row) per construct, for the page's side-by-side
         table: the paired, the unpaired and the combined results of one scale on one line."""
@@ -171,9 +193,11 @@ def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
         "g_av_ci_high": linked["g_av_ci_high"].to_numpy(), "t": linked["t"].to_numpy(),
         "p_val": linked["p_val"].to_numpy(), "p_holm": linked["p_adj"].to_numpy(),
         "wilcoxon_p_val": linked["w_p_val"].to_numpy(),
+        "wilcoxon_method": linked["w_method"].fillna("").to_numpy(),
     })
     table["effect"] = table["g_av"].map(magnitude)
     table = suppress(table, k=k)
+    table.loc[table["withheld"], "wilcoxon_method"] = ""
     unlinked = pd.DataFrame({
         "construct": rest.index, "n": rest[["n_before", "n_after"]].min(axis=1).to_numpy(),
         "unlinked_n_before": rest["n_before"].to_numpy(),
@@ -181,8 +205,11 @@ def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
         "unlinked_mean_diff": rest["mean_diff"].to_numpy(),
         "unlinked_ci_low": rest["ci_low"].to_numpy(), "unlinked_ci_high": rest["ci_high"].to_numpy(),
         "unlinked_g": rest["g"].to_numpy(), "unlinked_p_val": rest["p_val"].to_numpy(),
-        "unlinked_mwu_p_val": rest["u_p_val"].to_numpy()})
-    unlinked = suppress(unlinked, k=k).rename(columns={"withheld": "unlinked_withheld",
+        "unlinked_mwu_p_val": rest["u_p_val"].to_numpy(),
+        "unlinked_mwu_method": rest["u_method"].fillna("").to_numpy()})
+    unlinked = suppress(unlinked, k=k)
+    unlinked.loc[unlinked["withheld"], "unlinked_mwu_method"] = ""
+    unlinked = unlinked.rename(columns={"withheld": "unlinked_withheld",
                                                        "withheld_reason": "unlinked_reason"})
     return table.merge(unlinked.drop(columns="n"), on="construct")
 
