@@ -220,7 +220,8 @@ def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_co
     Mann-Whitney U: :func:`analysis.ranks.rank_sum` on the scores made exact, as R's
     ``wilcox.test(after, before)`` runs it: exact when both waves have fewer than 50 scores and
     no score is tied, otherwise the normal approximation with the tie and continuity
-    corrections; ``u_stat`` is U of the after wave. Missing scores are dropped. Fewer than two scores in a wave give NaN tests.
+    corrections; ``u_stat`` is U of the after wave. Missing scores are dropped. Fewer than two
+    scores in a wave give NaN tests.
 
     References
     ----------

@@ -318,9 +318,9 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
     :math:`-2\\ell_R(\\lambda) = (N-p)\\log\\hat\\sigma^2_\\lambda + \\sum_i \\log(1 + n_i\\lambda)
     + \\log|X'W_\\lambda^{-1}X|` with :math:`W_\\lambda = V/\\sigma^2`, computed from officers'
     sums (no loop over officers), searched over :math:`\\rho = \\lambda/(1+\\lambda)` on a grid
-    of 50 points in [0, .999], then by Brent's bounded method (at most 200 steps) around the best; the work
-    is bounded, whatever the data. Fixed effects :math:`\\hat\\beta = (X'W^{-1}X)^{-1}X'W^{-1}y`,
-    their covariance :math:`\\hat\\sigma^2 (X'W^{-1}X)^{-1}` as R's ``nlme`` and ``lme4`` give
+    of 50 points in [0, .999], then by Brent's bounded method (at most 200 steps) around the
+    best: the work is bounded, whatever the data. Fixed effects
+    :math:`\\hat\\beta = (X'W^{-1}X)^{-1}X'W^{-1}y`, their covariance :math:`\\hat\\sigma^2 (X'W^{-1}X)^{-1}` as R's ``nlme`` and ``lme4`` give
     it; intervals and p-values are Wald (normal), slightly narrow for few officers.
 
     Boundary fits: when the criterion is smallest at :math:`\\tau^2 = 0` (officers' answers at
@@ -345,8 +345,7 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
     ----------
     Laird, N. M., & Ware, J. H. (1982). Random-effects models for longitudinal data.
     *Biometrics*, 38(4), 963-974. Liang, K.-Y., & Zeger, S. L. (1986). Longitudinal data
-    analysis using generalized linear models. *Biometrika*, 73(1), 13-22. Seabold, S., & Perktold, J. (2010). statsmodels: econometric
-    and statistical modeling with Python. *Proc. 9th Python in Science Conference*.
+    analysis using generalized linear models. *Biometrika*, 73(1), 13-22.
     """
     check_columns(scores, ("construct", "score", "wave_kind", "followup_days", subject),
                   "scores")

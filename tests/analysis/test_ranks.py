@@ -20,7 +20,7 @@ from analysis.scoring import scale_scores
 REL = 1e-12
 
 
-# --- References on exact fractions ----------------------------------------------------------------
+# --- References on exact fractions ---------------------------------------------------------------
 
 def average_ranks(values):
     """Average ranks (1-based) of exact values, and the sizes of their tie groups."""
@@ -90,7 +90,7 @@ def kruskal_reference(groups):
     return float(h), stats.chi2.sf(float(h), len(groups) - 1)
 
 
-# --- Scores made of fifths and sixths, through the app's own scoring --------------------------------
+# --- Scores made of fifths and sixths, through the app's own scoring -----------------------------
 
 ITEMS = pd.DataFrame({"item": [f"S{i}" for i in range(6)] + [f"F{i}" for i in range(5)],
                       "construct": ["stigma"] * 6 + ["facilitators"] * 5,
@@ -278,7 +278,7 @@ def test_kruskal_wallis_data_break_ties_in_floating_point():
                                                              rel=1e-9)
 
 
-# --- R's documented results --------------------------------------------------------------------------
+# --- R's documented results ----------------------------------------------------------------------
 
 def test_wilcoxon_matches_r_documented_examples():
     # R ?wilcox.test, Hollander & Wolfe (1973) p. 29: Hamilton depression scale, 9 patients.
@@ -334,7 +334,7 @@ def test_kruskal_wallis_matches_r_documented_example():
     assert kruskal_wallis([[1, 1], [1]])[2] == "" and np.isnan(kruskal_wallis([[1, 2]])[0])
 
 
-# --- No permutation test, ever ----------------------------------------------------------------------
+# --- No permutation test, ever -------------------------------------------------------------------
 
 def test_a_demo_sized_report_runs_no_permutation_test(monkeypatch):
     def refuse(*args, **kwargs):
