@@ -321,7 +321,8 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
     of 50 points in [0, .999], then by Brent's bounded method (at most 200 steps) around the
     best: the work is bounded, whatever the data. Fixed effects
     :math:`\\hat\\beta = (X'W^{-1}X)^{-1}X'W^{-1}y`, their covariance
-    :math:`\\hat\\sigma^2 (X'W^{-1}X)^{-1}` as R's ``nlme`` and ``lme4`` give it; intervals and p-values are Wald (normal), slightly narrow for few officers.
+    :math:`\\hat\\sigma^2 (X'W^{-1}X)^{-1}` as R's ``nlme`` and ``lme4`` give it; intervals
+    and p-values are Wald (normal), slightly narrow for few officers.
 
     Boundary fits: when the criterion is smallest at :math:`\\tau^2 = 0` (officers' answers at
     different time points no more alike than anyone's; statsmodels' ``MixedLM`` spends seconds
