@@ -177,25 +177,32 @@ class _Profile:
 
     def __init__(self, y: np.ndarray, x: np.ndarray, groups: np.ndarray):
         self.n_obs, self.p = x.shape
-        self.sizes = np.bincount(groups).astype(float)
-        self.sx = np.zeros((len(self.sizes), self.p))
-        np.add.at(self.sx, groups, x)
-        self.sy = np.bincount(groups, weights=y)
+        sx = np.zeros((groups.max() + 1, self.p))
+        np.add.at(sx, groups, x)
+        sy = np.bincount(groups, weights=y)
+        # officers with the same column sums (same class, same time points) enter alike: one
+        # row per pattern, with its count, its sum of officers' totals and of their squares
+        self.sx, pattern, self.count = np.unique(sx, axis=0, return_inverse=True,
+                                                 return_counts=True)
+        pattern = pattern.ravel()
+        self.sizes = self.sx[:, 0]                  # the intercept column: answers per officer
+        self.sy = np.bincount(pattern, weights=sy)
+        self.syy = np.bincount(pattern, weights=sy ** 2)
         self.xx, self.xy, self.yy = x.T @ x, x.T @ y, y @ y
 
     def solve(self, gamma: float):
         c = gamma / (1 + self.sizes * gamma)
-        a = self.xx - self.sx.T @ (c[:, None] * self.sx)
+        a = self.xx - self.sx.T @ ((c * self.count)[:, None] * self.sx)
         b = self.xy - self.sx.T @ (c * self.sy)
         beta = np.linalg.solve(a, b)
-        quad = self.yy - c @ self.sy ** 2 - b @ beta
+        quad = self.yy - c @ self.syy - b @ beta
         return a, beta, quad
 
     def criterion(self, gamma: float) -> float:
         """-2 REML log-likelihood, up to a constant."""
         a, _, quad = self.solve(gamma)
-        return ((self.n_obs - self.p) * np.log(quad) + np.log1p(self.sizes * gamma).sum()
-                + np.linalg.slogdet(a)[1])
+        return ((self.n_obs - self.p) * np.log(quad)
+                + self.count @ np.log1p(self.sizes * gamma) + np.linalg.slogdet(a)[1])
 
 
 def _cluster_robust(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple:
@@ -220,7 +227,7 @@ def _fit(part: pd.DataFrame, with_cohort: bool, confidence: float):
     x, names = _design(part, with_cohort)
     y = part["score"].to_numpy(float)
     groups = pd.factorize(part["officer"])[0]
-    rank = np.linalg.matrix_rank(x)
+    rank = np.linalg.matrix_rank(np.unique(x, axis=0))    # dummies: few distinct rows
     if rank < x.shape[1] or len(y) <= x.shape[1]:
         info["fit_warning"] = ("the model could not be fitted: time points and classes cannot "
                                "be told apart in these answers")
@@ -236,7 +243,7 @@ def _fit(part: pd.DataFrame, with_cohort: bool, confidence: float):
         return empty, info
     lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
     res = optimize.minimize_scalar(lambda r: profile.criterion(r / (1 - r)), bounds=(lo, hi),
-                                   method="bounded", options={"xatol": 1e-10, "maxiter": 200})
+                                   method="bounded", options={"xatol": 1e-9, "maxiter": 200})
     if not res.success:
         info["fit_warning"] = f"the REML search did not converge: {res.message}"
         return empty, info
