@@ -25,7 +25,7 @@ from analysis.trends import pulse_summary
 from ..instruments import instrument_label
 from ..models import Cohort, WaveKind
 from ..queries import cohort_frames
-from .common import (flags, magnitude, reliability_choice, reliable_table,
+from .common import (fixed, flags, magnitude, reliability_choice, reliable_table,
                      withhold)
 
 
@@ -134,6 +134,11 @@ def cohort_report(cohort: Cohort) -> CohortReport:
 
     scores = scale_scores(answers, items)
     means = pulse_summary(scores, waves[["wave", "date"]])
+    # in the order of the survey table (before, after, follow-ups by day), not by opening date:
+    # a follow-up opened early, or a pre wave opened late, must not come first
+    order = {wave: i for i, wave in enumerate(waves["wave"])}
+    means = means.sort_values(["wave", "construct"], key=lambda c: c.map(order)
+                              if c.name == "wave" else c, kind="stable")
     means = means.assign(wave_label=means["wave"].map(label),
                          construct_name=means["construct"].map(names))
     means = suppress(means[["construct", "construct_name", "wave", "wave_label", "n", "mean",
@@ -255,9 +260,8 @@ def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.Data
     table["note"] = [
         (f"Officers whose answers could be linked started "
          f"{'higher' if row.mean_diff > 0 else 'lower'} on {row.construct_name.lower()} "
-         f"({row.mean_diff:+.2f} points, 95% CI "
-         f"{row.ci_low:+.2f} to {row.ci_high:+.2f}) than officers whose answers could not be "
-         "linked; the change may not hold for the others.")
+         f"({fixed(row.mean_diff, sign=True)} points, 95% CI {_interval(row)}) than "
+         "officers whose answers could not be linked; the change may not hold for the others.")
         if not row.withheld and row.differs is True else ""
         for row in table.itertuples()]
     return table
@@ -353,6 +357,10 @@ def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.Dat
     return means, withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
 
 
+def _interval(row) -> str:
+    return f"{fixed(row.ci_low, sign=True)} to {fixed(row.ci_high, sign=True)}"
+
+
 def _sentences(report: CohortReport) -> list[str]:
     """A few plain sentences a sergeant can read aloud, from shown figures only."""
     out = []
@@ -368,13 +376,13 @@ def _sentences(report: CohortReport) -> list[str]:
     for row in shown.sort_values("g_av", key=abs, ascending=False).itertuples():
         if row.ci_low <= 0 <= row.ci_high:
             out.append(f"{row.construct_name}: no clear change ({int(row.n)} linked officers; "
-                       f"change {row.mean_diff:+.2f} points, 95% CI {row.ci_low:+.2f} to "
-                       f"{row.ci_high:+.2f}).")
+                       f"change {fixed(row.mean_diff, sign=True)} points, 95% CI "
+                       f"{_interval(row)}).")
         else:
             way = "fell" if row.mean_diff < 0 else "rose"
             out.append(f"{row.construct_name} {way} by {abs(row.mean_diff):.2f} points on the "
-                       f"1-5 scale ({int(row.n)} linked officers; 95% CI {row.ci_low:+.2f} to "
-                       f"{row.ci_high:+.2f}; {row.effect} effect).")
+                       f"1-5 scale ({int(row.n)} linked officers; 95% CI {_interval(row)}; "
+                       f"{row.effect} effect).")
     reliable = report.reliable
     if len(reliable):
         counted = reliable.loc[~reliable["withheld"] & reliable["n_none"].notna()]

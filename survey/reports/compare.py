@@ -77,8 +77,9 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     changes = cohort_changes(scores)
     changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")
     changes["construct_name"] = changes["construct"].map(names)
+    estimates = ["mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]
     changes = suppress(changes[["cohort", "cohort_label", "construct", "construct_name", "n",
-                                "mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]], k=k)
+                                *estimates]], k=k, values=estimates)  # the class id stays
     tests = between_cohorts(scores, min_n=k)
     if len(tests):
         tests = tests.reset_index().assign(construct_name=lambda t: t["construct"].map(names))
