@@ -10,6 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from ._utils import check_columns, check_confidence
+from .ranks import rank_sum, signed_rank
 
 __all__ = ["paired_change", "unpaired_change", "partially_overlapping_change",
            "linked_vs_unlinked", "change_report", "retention", "adjust_pvalues",
@@ -98,6 +99,8 @@ def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
         * ``r``: the before-after Pearson correlation
         * ``t``, ``dof``, ``p_val``: paired t-test, two-sided
         * ``w_stat``, ``w_p_val``: Wilcoxon signed-rank test, two-sided
+        * ``w_method``: how its p-value was computed, ``"exact"`` or ``"normal approximation,
+          tie- and continuity-corrected"`` (``""`` without a test)
         * ``d_z``, ``d_z_ci_low``, ``d_z_ci_high``
         * ``d_av``, ``d_av_ci_low``, ``d_av_ci_high``
         * ``g_av``, ``g_av_ci_low``, ``g_av_ci_high``
@@ -118,14 +121,17 @@ def paired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_col=
     than ones that use it (conservative); one method for both keeps them comparable.
     :math:`d_z` exceeds :math:`d_{av}` when :math:`r > .5`: read ``r`` beside them.
 
-    Wilcoxon: scipy's signed-rank test, zero differences dropped (``zero_method="wilcox"``),
-    exact for n <= 50 without ties, else the normal approximation without continuity
-    correction; the statistic is the smaller of the signed-rank sums.
+    Wilcoxon: :func:`analysis.ranks.signed_rank` on the differences made exact
+    (:func:`analysis._utils.exact_values`, so that equal changes are ties), as R's
+    ``wilcox.test(paired = TRUE)`` runs it: zero differences dropped; exact when fewer than 50
+    differences remain and none is zero or tied, otherwise the normal approximation with the tie
+    correction and a continuity correction; the statistic is the smaller of the signed-rank
+    sums.
 
     Missing data: a pair counts for a construct only when both of its scores are present.
     Fewer than two pairs give NaN statistics (the means are still given). Checked against
-    scipy's ``ttest_rel`` and ``wilcoxon`` and pingouin's ``compute_esci`` and
-    ``convert_effsize`` on pingouin's bundled data.
+    scipy's ``ttest_rel`` and pingouin's ``compute_esci`` and ``convert_effsize`` on pingouin's
+    bundled data; the Wilcoxon test against exact fractions (tests/analysis/test_ranks.py).
 
     References
     ----------
@@ -150,9 +156,10 @@ def _paired(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
     diff = y - x
     out = dict.fromkeys(["n", "mean_before", "mean_after", "sd_before", "sd_after", "mean_diff",
                          "sd_diff", "ci_low", "ci_high", "r", "t", "dof", "p_val", "w_stat",
-                         "w_p_val", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av", "d_av_ci_low",
-                         "d_av_ci_high", "g_av", "g_av_ci_low", "g_av_ci_high"], np.nan)
-    out["n"] = n
+                         "w_p_val", "w_method", "d_z", "d_z_ci_low", "d_z_ci_high", "d_av",
+                         "d_av_ci_low", "d_av_ci_high", "g_av", "g_av_ci_low", "g_av_ci_high"],
+                        np.nan)
+    out.update(n=n, w_method="")
     if n == 0:
         return out
     out.update(mean_before=x.mean(), mean_after=y.mean(), mean_diff=diff.mean())
@@ -169,9 +176,7 @@ def _paired(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
         t = diff.mean() / se
         out.update(t=t, p_val=2 * stats.t.sf(abs(t), n - 1), d_z=diff.mean() / sd_d)
         out["d_z_ci_low"], out["d_z_ci_high"] = _effect_ci(out["d_z"], n, None, confidence)
-    if np.count_nonzero(diff):
-        w = stats.wilcoxon(y, x, zero_method="wilcox", correction=False, method="auto")
-        out.update(w_stat=float(w.statistic), w_p_val=float(w.pvalue))
+    out["w_stat"], out["w_p_val"], out["w_method"] = signed_rank(diff)
     if sd_b + sd_a > 0:
         d_av = diff.mean() / ((sd_b + sd_a) / 2)
         g_av = d_av * hedges_correction(2 * n)
@@ -199,7 +204,9 @@ def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_co
         One row per construct: ``n_before``, ``n_after``, ``mean_before``, ``mean_after``,
         ``sd_before``, ``sd_after``, ``mean_diff``, ``ci_low``, ``ci_high`` (Welch interval),
         ``t``, ``dof``, ``p_val`` (Welch's t-test), ``u_stat``, ``u_p_val`` (Mann-Whitney U),
-        ``g``, ``g_ci_low``, ``g_ci_high`` (Hedges' g).
+        ``u_method`` (how its p-value was computed, ``"exact"`` or ``"normal approximation, tie-
+        and continuity-corrected"``; ``""`` without a test), ``g``, ``g_ci_low``, ``g_ci_high``
+        (Hedges' g).
 
     Notes
     -----
@@ -210,8 +217,11 @@ def unpaired_change(scores: pd.DataFrame, *, before="pre", after="post", wave_co
     Hedges' g: :math:`d = (\\bar A - \\bar B)/s_p` with the pooled SD
     :math:`s_p = \\sqrt{((n_A-1)s_A^2 + (n_B-1)s_B^2)/(n_A+n_B-2)}`, times
     :math:`J = 1 - 3/(4(n_A+n_B)-9)`; its interval as in pingouin's ``compute_esci``.
-    Mann-Whitney U: scipy's two-sided test (``method="auto"``); ``u_stat`` is U of the after
-    wave. Missing scores are dropped. Fewer than two scores in a wave give NaN tests.
+    Mann-Whitney U: :func:`analysis.ranks.rank_sum` on the scores made exact, as R's
+    ``wilcox.test(after, before)`` runs it: exact when both waves have fewer than 50 scores and
+    no score is tied, otherwise the normal approximation with the tie and continuity
+    corrections; ``u_stat`` is U of the after wave. Missing scores are dropped. Fewer than two
+    scores in a wave give NaN tests.
 
     References
     ----------
@@ -234,8 +244,9 @@ def _unpaired(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
     nx, ny = len(x), len(y)
     out = dict.fromkeys(["n_before", "n_after", "mean_before", "mean_after", "sd_before",
                          "sd_after", "mean_diff", "ci_low", "ci_high", "t", "dof", "p_val",
-                         "u_stat", "u_p_val", "g", "g_ci_low", "g_ci_high"], np.nan)
-    out.update(n_before=nx, n_after=ny)
+                         "u_stat", "u_p_val", "u_method", "g", "g_ci_low", "g_ci_high"],
+                        np.nan)
+    out.update(n_before=nx, n_after=ny, u_method="")
     if nx:
         out["mean_before"] = x.mean()
     if ny:
@@ -258,8 +269,7 @@ def _unpaired(x: np.ndarray, y: np.ndarray, confidence: float) -> dict:
         g = out["mean_diff"] / pooled * hedges_correction(nx + ny)
         out["g"] = g
         out["g_ci_low"], out["g_ci_high"] = _effect_ci(g, nx, ny, confidence)
-        u = stats.mannwhitneyu(y, x, alternative="two-sided", method="auto")
-        out.update(u_stat=float(u.statistic), u_p_val=float(u.pvalue))
+        out["u_stat"], out["u_p_val"], out["u_method"] = rank_sum(y, x)
     return out
 
 
@@ -417,7 +427,8 @@ def linked_vs_unlinked(scores: pd.DataFrame, *, before="pre", after="post",
           ``sd_unlinked``
         * ``mean_diff``: linked minus unlinked, with ``ci_low``, ``ci_high`` (Welch interval)
         * ``t``, ``dof``, ``p_val``: Welch's t-test, two-sided
-        * ``u_stat``, ``u_p_val``: Mann-Whitney U (``u_stat`` is U of the linked)
+        * ``u_stat``, ``u_p_val``, ``u_method``: Mann-Whitney U (``u_stat`` is U of the linked;
+          the method as in :func:`unpaired_change`)
         * ``g``, ``g_ci_low``, ``g_ci_high``: Hedges' g, linked minus unlinked
         * ``differs``: the interval excludes 0 (nullable boolean: missing when there is no
           interval)
@@ -460,7 +471,7 @@ def linked_vs_unlinked(scores: pd.DataFrame, *, before="pre", after="post",
     out.loc[out["ci_low"].isna(), "differs"] = pd.NA
     return out[["n_linked", "n_unlinked", "mean_linked", "mean_unlinked", "sd_linked",
                 "sd_unlinked", "mean_diff", "ci_low", "ci_high", "t", "dof", "p_val", "u_stat",
-                "u_p_val", "g", "g_ci_low", "g_ci_high", "differs"]]
+                "u_p_val", "u_method", "g", "g_ci_low", "g_ci_high", "differs"]]
 
 
 def adjust_pvalues(p_values, method: str = "holm") -> np.ndarray:

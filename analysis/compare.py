@@ -5,8 +5,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._utils import check_columns
+from ._utils import check_columns, exact_values
 from .change import paired_change
+from .ranks import kruskal_wallis
 
 __all__ = ["cohort_changes", "change_scores", "between_cohorts", "welch_anova"]
 
@@ -103,15 +104,19 @@ def between_cohorts(scores: pd.DataFrame, *, min_n: int = 2, **pairing) -> pd.Da
         One row per construct: ``k`` (cohorts tested), ``n`` (officers), ``anova_f``,
         ``anova_df1``, ``anova_df2``, ``anova_p_val`` (one-way ANOVA), ``welch_f``,
         ``welch_df1``, ``welch_df2``, ``welch_p_val`` (Welch's ANOVA), ``kruskal_h``,
-        ``kruskal_p_val`` (Kruskal-Wallis), ``read`` (which test to read, in words).
+        ``kruskal_p_val`` (Kruskal-Wallis), ``kruskal_method`` (``"chi-square approximation,
+        tie-corrected"``, ``""`` without a test), ``read`` (which test to read, in words).
 
     Notes
     -----
     The tests compare the change scores of linked officers across cohorts. Read Welch's ANOVA:
     it does not assume cohorts vary equally, which classes of different size and make-up rarely
     do; the classic ANOVA is given for comparison; Kruskal-Wallis when change scores are skewed
-    or cohorts small (it compares mean ranks, not means). Fewer than two cohorts give NaN.
-    Checked against scipy's ``f_oneway`` and ``kruskal`` and pingouin's ``welch_anova``.
+    or cohorts small (it compares mean ranks, not means). Kruskal-Wallis runs through
+    :func:`analysis.ranks.kruskal_wallis` on the change scores made exact
+    (:func:`analysis._utils.exact_values`), so that equal changes are ties, as R's
+    ``kruskal.test`` computes it. Fewer than two cohorts give NaN. Checked against scipy's
+    ``f_oneway`` and pingouin's ``welch_anova``, and Kruskal-Wallis against exact fractions.
 
     References
     ----------
@@ -127,16 +132,16 @@ def between_cohorts(scores: pd.DataFrame, *, min_n: int = 2, **pairing) -> pd.Da
         row = {"construct": construct, "k": len(groups), "n": sum(len(g) for g in groups)}
         row.update(dict.fromkeys(["anova_f", "anova_df1", "anova_df2", "anova_p_val", "welch_f",
                                   "welch_df1", "welch_df2", "welch_p_val", "kruskal_h",
-                                  "kruskal_p_val"], np.nan))
-        varied = all(np.var(g, ddof=1) > 0 for g in groups)
+                                  "kruskal_p_val"], np.nan), kruskal_method="")
+        varied = all(np.var(exact_values(g), ddof=1) > 0 for g in groups)
         if len(groups) >= 2 and varied:
             f = stats.f_oneway(*groups)
             row.update(anova_f=f.statistic, anova_df1=len(groups) - 1,
                        anova_df2=row["n"] - len(groups), anova_p_val=f.pvalue)
             row["welch_f"], row["welch_df1"], row["welch_df2"], row["welch_p_val"] = \
                 welch_anova(groups)
-            h = stats.kruskal(*groups)
-            row.update(kruskal_h=h.statistic, kruskal_p_val=h.pvalue)
+            row["kruskal_h"], row["kruskal_p_val"], row["kruskal_method"] = \
+                kruskal_wallis(groups)
         row["read"] = ("Welch's ANOVA (does not assume equal spread); Kruskal-Wallis if change "
                        "scores are skewed or cohorts small")
         rows.append(row)

@@ -7,12 +7,9 @@ by :func:`time_points`, so that cohorts line up.
 """
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-import statsmodels.formula.api as smf
-from statsmodels.tools.sm_exceptions import ConvergenceWarning, ModelWarning
+from scipy import optimize, stats
 
 from ._utils import check_columns, check_confidence
 from .change import _constructs, paired_change
@@ -141,40 +138,133 @@ def trajectory(scores: pd.DataFrame, *, subject="linkage_key", confidence: float
     return out[TRAJECTORY_COLUMNS]
 
 
-def _model_text(with_cohort: bool) -> str:
+#: The models :func:`pooled_trajectory` fits, as its ``model`` column names them.
+MIXED_MODEL = ("Linear mixed model: score ~ {terms}, random intercept per linked officer; REML")
+BOUNDARY_MODEL = ("Ordinary least squares: score ~ {terms}, standard errors cluster-robust by "
+                  "linked officer (CR1)")
+BOUNDARY_NOTE = ("The variance between officers was estimated at zero (a boundary fit), so the "
+                 "mixed model reduces to ordinary least squares; its standard errors are made "
+                 "robust to the clustering of answers by officer.")
+
+
+def _model_text(with_cohort: bool, boundary: bool = False) -> str:
     terms = "time point + cohort" if with_cohort else "time point"
-    return (f"Linear mixed model: score ~ {terms}, random intercept per linked officer; REML; "
-            "statsmodels MixedLM")
+    return (BOUNDARY_MODEL if boundary else MIXED_MODEL).format(terms=terms)
+
+
+def _design(part: pd.DataFrame, with_cohort: bool) -> tuple[np.ndarray, list[str]]:
+    """The fixed-effects design: intercept, time dummies (reference t0), cohort dummies."""
+    times = sorted(part["time"].unique(), key=lambda t: int(t[1:]))
+    columns = [np.ones(len(part))] + [(part["time"] == t).to_numpy(float) for t in times[1:]]
+    names = ["Intercept"] + list(times[1:])
+    if with_cohort:
+        cohorts = sorted(part["cohort"].unique())
+        columns += [(part["cohort"] == c).to_numpy(float) for c in cohorts[1:]]
+        names += [f"cohort {c}" for c in cohorts[1:]]
+    return np.column_stack(columns), names
+
+
+class _Profile:
+    """The REML criterion of a random-intercept model profiled on the variance ratio.
+
+    With :math:`\\gamma = \\tau^2/\\sigma^2`, officer :math:`i`'s :math:`n_i` answers have
+    covariance :math:`\\sigma^2 (I + \\gamma J)`, whose inverse is
+    :math:`(I - c_i J)/\\sigma^2`, :math:`c_i = \\gamma/(1 + n_i\\gamma)`. So
+    :math:`A = X'V^{-1}X\\sigma^2 = X'X - \\sum_i c_i s_i s_i'` from the officers' column sums
+    :math:`s_i`, and likewise :math:`X'V^{-1}y` and :math:`y'V^{-1}y`: every evaluation costs
+    one pass over officers' sums, never a loop over officers.
+    """
+
+    def __init__(self, y: np.ndarray, x: np.ndarray, groups: np.ndarray):
+        self.n_obs, self.p = x.shape
+        sx = np.zeros((groups.max() + 1, self.p))
+        np.add.at(sx, groups, x)
+        sy = np.bincount(groups, weights=y)
+        # officers with the same column sums (same class, same time points) enter alike: one
+        # row per pattern, with its count, its sum of officers' totals and of their squares
+        self.sx, pattern, self.count = np.unique(sx, axis=0, return_inverse=True,
+                                                 return_counts=True)
+        pattern = pattern.ravel()
+        self.sizes = self.sx[:, 0]                  # the intercept column: answers per officer
+        self.sy = np.bincount(pattern, weights=sy)
+        self.syy = np.bincount(pattern, weights=sy ** 2)
+        self.xx, self.xy, self.yy = x.T @ x, x.T @ y, y @ y
+
+    def solve(self, gamma: float):
+        c = gamma / (1 + self.sizes * gamma)
+        a = self.xx - self.sx.T @ ((c * self.count)[:, None] * self.sx)
+        b = self.xy - self.sx.T @ (c * self.sy)
+        beta = np.linalg.solve(a, b)
+        quad = self.yy - c @ self.syy - b @ beta
+        return a, beta, quad
+
+    def criterion(self, gamma: float) -> float:
+        """-2 REML log-likelihood, up to a constant."""
+        a, _, quad = self.solve(gamma)
+        return ((self.n_obs - self.p) * np.log(quad)
+                + self.count @ np.log1p(self.sizes * gamma) + np.linalg.slogdet(a)[1])
+
+
+def _cluster_robust(y: np.ndarray, x: np.ndarray, groups: np.ndarray) -> tuple:
+    """OLS estimates and their CR1 cluster-robust covariance (Liang & Zeger 1986; the small-
+    sample factor G/(G-1) (N-1)/(N-p) of Stata and of statsmodels' ``cov_type="cluster"``)."""
+    n, p = x.shape
+    xx_inv = np.linalg.inv(x.T @ x)
+    beta = xx_inv @ (x.T @ y)
+    scores = np.zeros((groups.max() + 1, p))
+    np.add.at(scores, groups, x * (y - x @ beta)[:, None])
+    g = len(scores)
+    meat = scores.T @ scores * g / (g - 1) * (n - 1) / (n - p)
+    resid = y - x @ beta
+    return beta, xx_inv @ meat @ xx_inv, resid @ resid / (n - p)
 
 
 def _fit(part: pd.DataFrame, with_cohort: bool, confidence: float):
     """Fit the model to one construct; returns (fixed effects by time code, info dict)."""
-    formula = "score ~ C(time, Treatment('t0'))" + (" + C(cohort)" if with_cohort else "")
-    model = smf.mixedlm(formula, part, groups=part["officer"])
-    info = {"var_officer": np.nan, "var_residual": np.nan, "converged": False}
-    fit, failure = None, []
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            fit = model.fit(reml=True, method=["bfgs", "cg"], gtol=1e-8)
-        except np.linalg.LinAlgError as err:
-            failure = [f"the model could not be fitted: {err}"]
-    for other in (w for w in caught if not issubclass(w.category, ModelWarning)):
-        warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
-    notes = [w for w in caught if issubclass(w.category, ModelWarning)]
-    info["fit_warning"] = "; ".join(dict.fromkeys([str(w.message) for w in notes] + failure))
-    if fit is None:
-        return pd.DataFrame(columns=["mean_diff", "se", "ci_low", "ci_high", "p_val"]), info
-    info.update(var_officer=float(fit.cov_re.iloc[0, 0]), var_residual=float(fit.scale),
-                converged=bool(fit.converged) and not any(
-                    issubclass(w.category, ConvergenceWarning) for w in notes))
-    ci = fit.conf_int(alpha=1 - confidence)
-    names = [n for n in fit.fe_params.index if n.startswith("C(time")]
-    table = pd.DataFrame({"mean_diff": fit.fe_params[names], "se": fit.bse[names],
-                          "ci_low": ci.loc[names, 0], "ci_high": ci.loc[names, 1],
-                          "p_val": fit.pvalues[names]})
-    table.index = [n.split("[T.")[1].rstrip("]") for n in names]
-    return table, info
+    empty = pd.DataFrame(columns=["mean_diff", "se", "ci_low", "ci_high", "p_val"])
+    info = {"var_officer": np.nan, "var_residual": np.nan, "converged": False,
+            "fit_warning": "", "model": _model_text(with_cohort)}
+    x, names = _design(part, with_cohort)
+    y = part["score"].to_numpy(float)
+    groups = pd.factorize(part["officer"])[0]
+    rank = np.linalg.matrix_rank(np.unique(x, axis=0))    # dummies: few distinct rows
+    if rank < x.shape[1] or len(y) <= x.shape[1]:
+        info["fit_warning"] = ("the model could not be fitted: time points and classes cannot "
+                               "be told apart in these answers")
+        return empty, info
+    profile = _Profile(y, x, groups)
+    # the variance ratio as rho = gamma / (1 + gamma) in [0, 1): a coarse grid, then Brent's
+    # bounded search around its best point; the criterion at rho = 0 decides a boundary fit
+    grid = np.linspace(0, 0.999, 50)
+    values = [profile.criterion(r / (1 - r)) for r in grid]
+    best = int(np.argmin(values))
+    if not np.all(np.isfinite(values)):
+        info["fit_warning"] = "the model could not be fitted: the answers leave no residual"
+        return empty, info
+    lo, hi = grid[max(best - 1, 0)], grid[min(best + 1, len(grid) - 1)]
+    res = optimize.minimize_scalar(lambda r: profile.criterion(r / (1 - r)), bounds=(lo, hi),
+                                   method="bounded", options={"xatol": 1e-9, "maxiter": 200})
+    if not res.success:
+        info["fit_warning"] = f"the REML search did not converge: {res.message}"
+        return empty, info
+    rho = float(res.x) if res.fun < values[0] else 0.0
+    z = stats.norm.ppf(1 - (1 - confidence) / 2)
+    if rho == 0.0:
+        beta, cov, sigma2 = _cluster_robust(y, x, groups)
+        info.update(var_officer=0.0, var_residual=sigma2, fit_warning=BOUNDARY_NOTE,
+                    model=_model_text(with_cohort, boundary=True))
+    else:
+        gamma = rho / (1 - rho)
+        a, beta, quad = profile.solve(gamma)
+        sigma2 = quad / (len(y) - x.shape[1])
+        cov = sigma2 * np.linalg.inv(a)
+        info.update(var_officer=gamma * sigma2, var_residual=sigma2)
+    info["converged"] = True
+    se = np.sqrt(np.diag(cov))
+    table = pd.DataFrame({"mean_diff": beta, "se": se, "ci_low": beta - z * se,
+                          "ci_high": beta + z * se,
+                          "p_val": 2 * stats.norm.sf(np.abs(beta / se))}, index=names)
+    return table.loc[[n for n in names if n.startswith("t")]], info
 
 
 def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bool = True,
@@ -210,12 +300,14 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
         * ``n_officers``, ``n_obs``: officers and observations in the model
         * ``var_officer``, ``var_residual``: the variance components :math:`\\tau^2`,
           :math:`\\sigma^2`
-        * ``converged``: False when the optimiser did not converge, statsmodels warned
-          (``ConvergenceWarning``, e.g. a variance on the boundary) or the model could not be
-          fitted (estimates NaN). Estimates of a fit that did not converge are kept for
-          diagnosis only: do not show them.
-        * ``fit_warning``: statsmodels' warnings, ``""`` if none
-        * ``model``: the model in words, to print under the chart
+        * ``converged``: False when the model could not be fitted (time points and classes
+          confounded, or no residual left) or the search for the variance did not converge;
+          the estimates are then NaN, so that none from a failed fit can be shown
+        * ``fit_warning``: one sentence on how the fit went, ``""`` for an ordinary fit; a
+          boundary fit says so (:data:`BOUNDARY_NOTE`)
+        * ``model``: the model that gave the estimates, in words, to print under the chart:
+          the mixed model, or for a boundary fit ordinary least squares with cluster-robust
+          standard errors
 
     Notes
     -----
@@ -227,22 +319,41 @@ def pooled_trajectory(scores: pd.DataFrame, *, subject="linkage_key", cohort: bo
     with :math:`\\beta_{pre} = 0`, so :math:`\\beta_t` is the change from pre, assumed the same
     in every cohort (no time × cohort interaction); :math:`\\gamma_c` (cohort fixed effects)
     absorbs cohorts' different starting points, so that a time point reached only by some
-    cohorts is not biased by who they are. Fitted by REML with statsmodels' ``MixedLM`` (BFGS,
-    then conjugate gradient, gradient tolerance 1e-8); intervals and p-values are Wald (normal),
-    as statsmodels gives them, slightly narrow for few officers.
+    cohorts is not biased by who they are.
+
+    Fitted by REML profiled on the one variance ratio :math:`\\lambda = \\tau^2/\\sigma^2`:
+    :math:`-2\\ell_R(\\lambda) = (N-p)\\log\\hat\\sigma^2_\\lambda + \\sum_i \\log(1 + n_i\\lambda)
+    + \\log|X'W_\\lambda^{-1}X|` with :math:`W_\\lambda = V/\\sigma^2`, computed from officers'
+    sums (no loop over officers), searched over :math:`\\rho = \\lambda/(1+\\lambda)` on a grid
+    of 50 points in [0, .999], then by Brent's bounded method (at most 200 steps) around the
+    best: the work is bounded, whatever the data. Fixed effects
+    :math:`\\hat\\beta = (X'W^{-1}X)^{-1}X'W^{-1}y`, their covariance
+    :math:`\\hat\\sigma^2 (X'W^{-1}X)^{-1}` as R's ``nlme`` and ``lme4`` give it; intervals
+    and p-values are Wald (normal), slightly narrow for few officers.
+
+    Boundary fits: when the criterion is smallest at :math:`\\tau^2 = 0` (officers' answers at
+    different time points no more alike than anyone's; statsmodels' ``MixedLM`` spends seconds
+    there and ends with a convergence warning), the REML estimates of the fixed effects are
+    those of ordinary least squares, and the model-based errors would assume independent
+    answers. The estimates shown are then OLS with CR1 cluster-robust standard errors by
+    officer (Liang & Zeger 1986; the small-sample factor :math:`\\frac{G}{G-1}\\frac{N-1}{N-p}`
+    of statsmodels' ``cov_type="cluster"``), ``model`` names that model and ``fit_warning``
+    says why in one sentence.
 
     Missing data: every scored response with a linkage key counts, including officers seen at
     only some time points; the likelihood then assumes missing waves are missing at random given
     the scores observed, weaker than the complete-pairs rule of :func:`trajectory`. Responses
     without a key and pulse waves are left out. For a balanced design (every officer at every
     time point) the estimates equal the differences of time-point means and the variance
-    components equal the repeated-measures ANOVA estimates; the tests check both.
+    components equal the repeated-measures ANOVA estimates; the tests check both, an unbalanced
+    fit against statsmodels' ``MixedLM`` and a dense-matrix likelihood, and a boundary fit
+    against statsmodels' cluster-robust OLS.
 
     References
     ----------
     Laird, N. M., & Ware, J. H. (1982). Random-effects models for longitudinal data.
-    *Biometrics*, 38(4), 963-974. Seabold, S., & Perktold, J. (2010). statsmodels: econometric
-    and statistical modeling with Python. *Proc. 9th Python in Science Conference*.
+    *Biometrics*, 38(4), 963-974. Liang, K.-Y., & Zeger, S. L. (1986). Longitudinal data
+    analysis using generalized linear models. *Biometrika*, 73(1), 13-22.
     """
     check_columns(scores, ("construct", "score", "wave_kind", "followup_days", subject),
                   "scores")
@@ -273,5 +384,5 @@ def _pooled_rows(construct, part: pd.DataFrame, with_cohort: bool, confidence: f
     n = part.groupby("time", observed=True)["officer"].nunique()
     return [{"construct": construct, "time_point": level, "n": int(n[codes[level]]),
              **table.reindex([codes[level]]).iloc[0].to_dict(),
-             "n_officers": part["officer"].nunique(), "n_obs": len(part), **info,
-             "model": _model_text(with_cohort)} for level in levels[1:]]
+             "n_officers": part["officer"].nunique(), "n_obs": len(part), **info}
+            for level in levels[1:]]

@@ -5,7 +5,11 @@
 1. A cohort report for 200 officers x 40 items x 3 waves (target <= 100 ms), beside the bare
    pandas aggregation of the same means (keying, per-response scale means, per-wave means).
 2. The agency trend over 200,000 pulse responses (target <= 1 s), beside the bare groupby.
-3. The matcher's precision and recall at the literature's recall-error rates (benchmarks/matching.py
+3. The pooled trajectory model of Compare over 50 classes x 25 officers x 3 time points and 5
+   scales, 2 of them with no officer variance (boundary fits), in CPU seconds (target < 1 s),
+   beside bare least squares on the same design matrices; with --statsmodels, also statsmodels'
+   MixedLM on one boundary scale (the fit this replaced: seconds, then "did not converge").
+4. The matcher's precision and recall at the literature's recall-error rates (benchmarks/matching.py
    has the full table).
 """
 from __future__ import annotations
@@ -25,6 +29,7 @@ from analysis.matching import match_codes, matcher_accuracy, simulate_codes  # n
 from analysis.reliability import scale_alpha  # noqa: E402
 from analysis.scoring import item_distribution, scale_scores  # noqa: E402
 from analysis.suppression import suppress  # noqa: E402
+from analysis.trajectory import pooled_trajectory  # noqa: E402
 from analysis.trends import control_limits, pulse_summary, trend_slope  # noqa: E402
 
 
@@ -106,6 +111,68 @@ def bare_trend(scores):
     return scores.groupby(["wave", "construct"])["score"].agg(["mean", "std", "count"])
 
 
+#: Officer SD per scale in the Compare benchmark. Two scales give boundary fits: barriers has no
+#: officer variance, and on knowledge an officer's deviation flips sign after training (negative
+#: SD), so that answers within an officer anti-correlate.
+POOLED_TAU = {"stigma": 0.5, "barriers": 0.0, "facilitators": 0.4, "knowledge": -0.3,
+              "intention": 0.3}
+
+
+def compare_scores(rng, classes=50, officers=25):
+    """Scores on 6-statement scales (sixths) of `classes` classes at pre, post and a 90-day
+    follow-up, a fifth of officers missing each later wave."""
+    rows = [(c, o, kind, days) for c in range(classes) for o in range(officers)
+            for kind, days in (("pre", np.nan), ("post", np.nan), ("followup", 90.0))
+            if kind == "pre" or rng.random() > 0.2]
+    base = pd.DataFrame(rows, columns=["cohort", "officer", "wave_kind", "followup_days"])
+    shift = base["wave_kind"].map({"pre": 0, "post": -0.4, "followup": -0.25}).to_numpy()
+    frames = []
+    for construct, tau in POOLED_TAU.items():
+        level = rng.normal(0, abs(tau), size=(classes, officers))[base["cohort"],
+                                                                   base["officer"]]
+        if tau < 0:
+            level = np.where(base["wave_kind"] == "pre", level, -level)
+        raw = 3 + level + shift + rng.normal(0, 0.6, len(base))
+        frames.append(base.assign(construct=construct,
+                                  linkage_key="P" + base["officer"].astype(str),
+                                  score=np.clip(np.round(raw * 6), 6, 30) / 6))
+    return pd.concat(frames, ignore_index=True)
+
+
+def bare_least_squares(scores):
+    """numpy's least squares of score on time and class dummies, per scale."""
+    out = []
+    for _, part in scores.groupby("construct"):
+        x = pd.get_dummies(part[["wave_kind", "cohort"]].astype(str), drop_first=True)
+        x = np.column_stack([np.ones(len(part)), x.to_numpy(float)])
+        out.append(np.linalg.lstsq(x, part["score"].to_numpy(), rcond=None)[0])
+    return out
+
+
+def cpu(fn, repeat=3):
+    """Median and best CPU time of `fn` in seconds."""
+    times = []
+    for _ in range(repeat):
+        start = time.process_time()
+        fn()
+        times.append(time.process_time() - start)
+    return statistics.median(times), min(times)
+
+
+def statsmodels_boundary(scores):
+    import warnings
+
+    import statsmodels.formula.api as smf
+    part = scores.loc[scores["construct"] == "barriers"].assign(
+        officer=lambda p: p["cohort"].astype(str) + ":" + p["linkage_key"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("score ~ C(wave_kind) + C(cohort)", part,
+                          groups=part["officer"]).fit(reml=True, method=["bfgs", "cg"],
+                                                      gtol=1e-8)
+    return fit.converged
+
+
 def main():
     rng = np.random.default_rng(2026)
     print(f"{'figure':58} {'median':>9} {'best':>9} {'target':>8}")
@@ -125,6 +192,20 @@ def main():
           f"{trend[1]:7.1f}ms {'1000ms':>8}")
     print(f"{'  bare pandas groupby of the same':58} {bare_t[0]:7.1f}ms {bare_t[1]:7.1f}ms")
     print(f"{'  ratio trend / bare':58} {trend[0] / bare_t[0]:8.1f}x")
+
+    scores = compare_scores(rng)
+    table = pooled_trajectory(scores)
+    boundary = table.loc[table["var_officer"] == 0, "construct"].unique()
+    model = cpu(lambda: pooled_trajectory(scores))
+    bare_m = cpu(lambda: bare_least_squares(scores))
+    print(f"{'pooled model, Compare over 50 classes x 5 scales (CPU)':58} {model[0]:8.3f}s "
+          f"{model[1]:8.3f}s {'1s':>8}")
+    print(f"{'  boundary fits among them: ' + ', '.join(boundary):58}")
+    print(f"{'  bare numpy least squares of the same designs (CPU)':58} {bare_m[0]:8.3f}s "
+          f"{bare_m[1]:8.3f}s")
+    if "--statsmodels" in sys.argv:
+        old = cpu(lambda: statsmodels_boundary(scores), repeat=1)
+        print(f"{'  statsmodels MixedLM, one boundary scale (CPU)':58} {old[0]:8.3f}s")
 
     for error_rate in (0.05, 0.10):
         precision, recall = [], []

@@ -10,6 +10,7 @@ from . import joincode
 from .extensions import db, login_manager
 from .logs import is_respondent_path
 from .models import StaffUser
+from .reports.common import fixed
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -28,10 +29,9 @@ def security_headers(response):
 
 
 def number(value, digits: int = 2, sign: bool = False) -> str:
-    """A figure for a page; a missing or withheld one is a dash, never a zero."""
-    if value is None or value != value:  # NaN
-        return "–"
-    return f"{value:{'+' if sign else ''}.{digits}f}"
+    """A figure for a page; a missing or withheld one is a dash, never a zero; one that rounds
+    to zero has no sign (see :func:`survey.reports.common.fixed`)."""
+    return fixed(value, digits, sign)
 
 
 def percent(value) -> str:

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from analysis.trajectory import BOUNDARY_NOTE
 from survey import services
 from survey.reports import cohort as cohort_reports
 from survey.reports import common as report_common
@@ -469,7 +470,7 @@ def test_compare_shows_reliable_change_and_the_pooled_trajectory(app, trainer, s
     page = trainer.get(f"/trainer/compare?{query}").text
     assert 'id="chart-reliable"' in page and 'id="chart-pooled"' in page
     assert pooled[0]["model"] == "Linear mixed model: score ~ time point + cohort, random " \
-        "intercept per linked officer; REML; statsmodels MixedLM"
+        "intercept per linked officer; REML"
     assert pooled[0]["model"] + ". The change from before training is assumed the same in " \
         "every class" in page
     assert f"{pooled[1]['mean_diff']:+.2f} ({pooled[1]['ci_low']:+.2f} to " \
@@ -480,8 +481,22 @@ def test_compare_shows_reliable_change_and_the_pooled_trajectory(app, trainer, s
     spec = page.split('data-target="chart-reliable">')[1].split("</script>")[0]
     assert "Tiny class" not in spec
 
-    # A model that did not converge shows no estimate, and says so.
+    # A boundary fit shows the stated fallback model, and says so in one sentence.
     fit = compare_reports.pooled_trajectory
+
+    def boundary(scores, **kw):
+        out = fit(scores, **kw)
+        stigma = out["construct"] == "stigma"
+        out.loc[stigma, "fit_warning"] = BOUNDARY_NOTE
+        out.loc[stigma, "model"] = "Ordinary least squares: score ~ time point + cohort"
+        return out
+    monkeypatch.setattr(compare_reports, "pooled_trajectory", boundary)
+    app.test_cli_runner().invoke(args=["results", "publish"])  # drops kept comparisons
+    page = trainer.get(f"/trainer/compare?{query}").text
+    assert f"Stigma beliefs: {BOUNDARY_NOTE} Model: Ordinary least squares" in page
+    assert pooled[0]["model"] + ". The change from before training" in page
+
+    # A model that did not converge shows no estimate, and says so.
 
     def stalled(scores, **kw):
         out = fit(scores, **kw)

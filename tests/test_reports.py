@@ -1,6 +1,7 @@
 """The trainer's report and comparison: the page, the CSV, the JSON and scipy agree, and small
 groups show nothing anywhere."""
 import csv
+import datetime as dt
 import io
 import json
 
@@ -13,7 +14,7 @@ from survey import services
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Cohort, Role, Wave
-from tests.conftest import Officer, make_agency, make_cohort, make_staff
+from tests.conftest import Officer, csrf_token, make_agency, make_cohort, make_staff
 
 LETTERS = "ACDEFGHJKMNPRTW"
 
@@ -94,6 +95,32 @@ def test_page_csv_json_and_scipy_agree(app, trainer, setup):
     assert 'class="chart-spec"' in page and "<svg" in page
 
 
+def close_waves(client, setup):
+    token = csrf_token(client.get(f"/trainer/cohorts/{setup['cohort_id']}").text)
+    for wave in ("pre_id", "post_id"):
+        assert client.post(f"/trainer/waves/{setup[wave]}/close",
+                           data={"csrf_token": token}).status_code == 302
+
+
+def test_rank_tests_run_as_r_does_and_the_page_says_so(app, trainer, setup, monkeypatch):
+    # 8 linked officers whose stigma changes tie (-1 five times): scipy's method="auto" would
+    # run a permutation test here; the report must not
+    def refuse(*args, **kwargs):
+        raise AssertionError("a permutation test ran")
+    monkeypatch.setattr(stats, "permutation_test", refuse)
+    run_cohort(app, setup, PRE, POST)
+    close_waves(trainer, setup)
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    stigma = next(r for r in doc["tables"]["change"] if r["construct"] == "stigma")
+    diffs = np.subtract(POST, PRE)
+    ref = stats.wilcoxon(diffs[diffs != 0], correction=True, method="asymptotic")
+    assert stigma["wilcoxon_p_val"] == pytest.approx(ref.pvalue, rel=1e-12)
+    assert stigma["wilcoxon_method"] == "normal approximation, tie- and continuity-corrected"
+    page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert ("the Wilcoxon signed-rank test for linked officers (normal approximation, tie- and "
+            "continuity-corrected on Stigma beliefs") in page
+
+
 def test_small_cohort_shows_no_figures_anywhere(app, trainer, setup):
     run_cohort(app, setup, PRE[:3], POST[:3])
     page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
@@ -152,6 +179,7 @@ def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
         small = make_cohort(agency, name="Tiny class")
         small_setup = {"pre": small.waves[0].join_code, "pre_id": small.waves[0].id,
                        "post": small.waves[1].join_code, "post_id": small.waves[1].id}
+        small_id = small.id
     run_cohort(app, small_setup, PRE[:3], POST[:3])
     page = trainer.get("/trainer/compare").text
     assert "Tiny class" in page and "No: too few linked officers" in page
@@ -162,6 +190,11 @@ def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
                if r["cohort_label"].startswith("Deflection") and r["construct"] == "stigma")
     assert big["mean_diff"] == pytest.approx(np.mean(np.subtract(POST, PRE)), rel=1e-9)
     assert "Tiny" not in page.split('class="chart-spec"')[1].split("</script>")[0]
+    # every row keeps its class id, withheld or not, as a whole number in JSON and CSV
+    assert {r["cohort"] for r in tiny} == {small_id}
+    assert big["cohort"] == setup["cohort_id"] and type(big["cohort"]) is int
+    rows = list(csv.DictReader(io.StringIO(trainer.get("/trainer/compare.csv?table=changes").text)))
+    assert {r["cohort"] for r in rows} == {str(setup["cohort_id"]), str(small_id)}
 
 
 def test_compare_filters_by_topic_and_date(app, trainer, setup):
@@ -242,3 +275,27 @@ def test_leaders_cannot_download_response_level_data(app, client, auth, setup):
     assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/report").status_code == 200
     for suffix in ("responses.csv", "responses.xlsx", "responses.sav", "codebook.csv"):
         assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/{suffix}").status_code == 403
+
+
+def test_scale_means_follow_the_survey_order_not_the_opening_dates(app, setup):
+    from survey.reports import cohort_report
+    run_cohort(app, setup, PRE, POST)
+    publish(app, setup["pre_id"], setup["post_id"])
+    with app.app_context():
+        pre, post = db.session.get(Wave, setup["pre_id"]), db.session.get(Wave, setup["post_id"])
+        post.opens_at = pre.opens_at - dt.timedelta(days=3)   # "opened" before the pre wave
+        db.session.commit()
+        report = cohort_report(db.session.get(Cohort, setup["cohort_id"]))
+    labels = list(dict.fromkeys(report.means["wave_label"]))
+    assert labels == ["Before training", "After training"]
+    assert list(report.means["construct"]) == sorted(report.means["construct"].unique()) * 2
+
+
+def test_figures_that_round_to_zero_print_without_a_sign():
+    from survey.reports.common import fixed
+    from survey.web import number
+    for value in (-0.001, -0.0049, 0.0, -0.0, 0.004):
+        assert number(value, 2, True) == number(value) == fixed(value, sign=True) == "0.00"
+    assert number(-0.006, 2, True) == "-0.01" and number(0.3, 2, True) == "+0.30"
+    assert number(-0.3) == "-0.30" and number(float("nan"), 2, True) == "–"
+    assert number(-0.0004, 3) == "0.000" and number(-0.0004, 4) == "-0.0004"

@@ -25,7 +25,7 @@ from analysis.trends import pulse_summary
 from ..instruments import instrument_label
 from ..models import Cohort, WaveKind
 from ..queries import cohort_frames
-from .common import (flags, magnitude, reliability_choice, reliable_table,
+from .common import (fixed, flags, magnitude, reliability_choice, reliable_table,
                      withhold)
 
 
@@ -72,6 +72,28 @@ class CohortReport:
                 "reliability": self.alpha, "item_rest": self.item_fit,
                 "item_agreement": self.items}
 
+    def rank_note(self) -> str:
+        """The method note for the rank tests of the change table: which ran, where."""
+        if self.change.empty:
+            return ""
+        parts = []
+        for column, test in (("wilcoxon_method", "the Wilcoxon signed-rank test for linked "
+                                                 "officers"),
+                             ("unlinked_mwu_method", "the Mann-Whitney test for officers not "
+                                                     "linked")):
+            ran = self.change.loc[self.change[column] != ""]
+            by = [f"{method} on {', '.join(ran.loc[ran[column] == method, 'construct_name'])}"
+                  for method in dict.fromkeys(ran[column])]
+            if by:
+                parts.append(f"{test} ({'; '.join(by)})")
+        if not parts:
+            return ""
+        return ("The downloads also give rank tests, computed as R's wilcox.test computes them "
+                "and on scores taken as exact fractions, so that equal scores tie: "
+                f"{' and '.join(parts)}. Exact when no values tie and fewer than 50 are "
+                "compared, otherwise the normal approximation with the tie and continuity "
+                "corrections.")
+
     def evidence(self) -> list[tuple]:
         """(linked change row, combined test row) per construct, for the page's side-by-side
         table: the paired, the unpaired and the combined results of one scale on one line."""
@@ -115,6 +137,11 @@ def cohort_report(cohort: Cohort) -> CohortReport:
 
     scores = scale_scores(answers, items)
     means = pulse_summary(scores, waves[["wave", "date"]])
+    # in the order of the survey table (before, after, follow-ups by day), not by opening date:
+    # a follow-up opened early, or a pre wave opened late, must not come first
+    order = {wave: i for i, wave in enumerate(waves["wave"])}
+    means = means.sort_values(["wave", "construct"], key=lambda c: c.map(order)
+                              if c.name == "wave" else c, kind="stable")
     means = means.assign(wave_label=means["wave"].map(label),
                          construct_name=means["construct"].map(names))
     means = suppress(means[["construct", "construct_name", "wave", "wave_label", "n", "mean",
@@ -174,9 +201,11 @@ def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
         "g_av_ci_high": linked["g_av_ci_high"].to_numpy(), "t": linked["t"].to_numpy(),
         "p_val": linked["p_val"].to_numpy(), "p_holm": linked["p_adj"].to_numpy(),
         "wilcoxon_p_val": linked["w_p_val"].to_numpy(),
+        "wilcoxon_method": linked["w_method"].fillna("").to_numpy(),
     })
     table["effect"] = table["g_av"].map(magnitude)
     table = suppress(table, k=k)
+    table.loc[table["withheld"], "wilcoxon_method"] = ""
     unlinked = pd.DataFrame({
         "construct": rest.index, "n": rest[["n_before", "n_after"]].min(axis=1).to_numpy(),
         "unlinked_n_before": rest["n_before"].to_numpy(),
@@ -184,8 +213,11 @@ def _change_table(full: pd.DataFrame, names: pd.Series, k: int) -> pd.DataFrame:
         "unlinked_mean_diff": rest["mean_diff"].to_numpy(),
         "unlinked_ci_low": rest["ci_low"].to_numpy(), "unlinked_ci_high": rest["ci_high"].to_numpy(),
         "unlinked_g": rest["g"].to_numpy(), "unlinked_p_val": rest["p_val"].to_numpy(),
-        "unlinked_mwu_p_val": rest["u_p_val"].to_numpy()})
-    unlinked = suppress(unlinked, k=k).rename(columns={"withheld": "unlinked_withheld",
+        "unlinked_mwu_p_val": rest["u_p_val"].to_numpy(),
+        "unlinked_mwu_method": rest["u_method"].fillna("").to_numpy()})
+    unlinked = suppress(unlinked, k=k)
+    unlinked.loc[unlinked["withheld"], "unlinked_mwu_method"] = ""
+    unlinked = unlinked.rename(columns={"withheld": "unlinked_withheld",
                                                        "withheld_reason": "unlinked_reason"})
     return table.merge(unlinked.drop(columns="n"), on="construct")
 
@@ -231,9 +263,8 @@ def _typical_table(scores: pd.DataFrame, names: pd.Series, combined_raw: pd.Data
     table["note"] = [
         (f"Officers whose answers could be linked started "
          f"{'higher' if row.mean_diff > 0 else 'lower'} on {row.construct_name.lower()} "
-         f"({row.mean_diff:+.2f} points, 95% CI "
-         f"{row.ci_low:+.2f} to {row.ci_high:+.2f}) than officers whose answers could not be "
-         "linked; the change may not hold for the others.")
+         f"({fixed(row.mean_diff, sign=True)} points, 95% CI {_interval(row)}) than "
+         "officers whose answers could not be linked; the change may not hold for the others.")
         if not row.withheld and row.differs is True else ""
         for row in table.itertuples()]
     return table
@@ -329,6 +360,10 @@ def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.Dat
     return means, withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
 
 
+def _interval(row) -> str:
+    return f"{fixed(row.ci_low, sign=True)} to {fixed(row.ci_high, sign=True)}"
+
+
 def _sentences(report: CohortReport) -> list[str]:
     """A few plain sentences a sergeant can read aloud, from shown figures only."""
     out = []
@@ -344,13 +379,13 @@ def _sentences(report: CohortReport) -> list[str]:
     for row in shown.sort_values("g_av", key=abs, ascending=False).itertuples():
         if row.ci_low <= 0 <= row.ci_high:
             out.append(f"{row.construct_name}: no clear change ({int(row.n)} linked officers; "
-                       f"change {row.mean_diff:+.2f} points, 95% CI {row.ci_low:+.2f} to "
-                       f"{row.ci_high:+.2f}).")
+                       f"change {fixed(row.mean_diff, sign=True)} points, 95% CI "
+                       f"{_interval(row)}).")
         else:
             way = "fell" if row.mean_diff < 0 else "rose"
             out.append(f"{row.construct_name} {way} by {abs(row.mean_diff):.2f} points on the "
-                       f"1-5 scale ({int(row.n)} linked officers; 95% CI {row.ci_low:+.2f} to "
-                       f"{row.ci_high:+.2f}; {row.effect} effect).")
+                       f"1-5 scale ({int(row.n)} linked officers; 95% CI {_interval(row)}; "
+                       f"{row.effect} effect).")
     reliable = report.reliable
     if len(reliable):
         counted = reliable.loc[~reliable["withheld"] & reliable["n_none"].notna()]

@@ -18,6 +18,20 @@ from ..queries import offered_items
 RELIABILITY_MIN_N = MIN_ALPHA_N
 
 
+def fixed(value, digits: int = 2, sign: bool = False) -> str:
+    """`value` with `digits` decimals, a + or - in front when `sign`; a dash when missing.
+
+    A value that rounds to zero prints without a sign ("0.00", never "-0.00" or "+0.00"): an
+    interval bound of -0.001 is zero at the precision shown, not below it.
+    """
+    if value is None or value != value:  # NaN
+        return "–"
+    text = f"{value:.{digits}f}"
+    if float(text) == 0:
+        return f"{0:.{digits}f}"
+    return f"{value:+.{digits}f}" if sign else text
+
+
 def magnitude(effect: float) -> str:
     """Cohen's (1988) benchmarks for a standardised difference, in words."""
     size = abs(effect)

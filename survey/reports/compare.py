@@ -11,7 +11,7 @@ import pandas as pd
 from analysis.compare import between_cohorts, cohort_changes
 from analysis.scoring import scale_scores
 from analysis.suppression import suppress
-from analysis.trajectory import pooled_trajectory, time_points
+from analysis.trajectory import BOUNDARY_NOTE, pooled_trajectory, time_points
 
 from ..models import Cohort
 from ..queries import compare_frames
@@ -36,6 +36,24 @@ class Comparison:
         return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests,
                 "reliable_change": self.reliable, "pooled_trajectory": self.pooled}
 
+    def _boundary(self) -> pd.Series:
+        return self.pooled["fit_warning"].eq(BOUNDARY_NOTE)
+
+    def main_model(self) -> str:
+        """The pooled model in words: the mixed model, unless every scale's fit was a boundary
+        fit."""
+        mixed = self.pooled.loc[~self._boundary(), "model"]
+        return (mixed if len(mixed) else self.pooled["model"]).iloc[0]
+
+    def boundary_note(self) -> str:
+        """One sentence naming the scales whose officer variance was estimated at zero, and the
+        model shown for them instead."""
+        hit = self.pooled.loc[self._boundary()]
+        if hit.empty:
+            return ""
+        scales = ", ".join(dict.fromkeys(hit["construct_name"]))
+        return f"{scales}: {BOUNDARY_NOTE} Model: {hit['model'].iloc[0]}."
+
     def not_converged(self) -> list[str]:
         """The scales whose pooled mixed model did not converge (no estimate shown)."""
         if self.pooled.empty:
@@ -59,8 +77,9 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     changes = cohort_changes(scores)
     changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")
     changes["construct_name"] = changes["construct"].map(names)
+    estimates = ["mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]
     changes = suppress(changes[["cohort", "cohort_label", "construct", "construct_name", "n",
-                                "mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]], k=k)
+                                *estimates]], k=k, values=estimates)  # the class id stays
     tests = between_cohorts(scores, min_n=k)
     if len(tests):
         tests = tests.reset_index().assign(construct_name=lambda t: t["construct"].map(names))

@@ -53,10 +53,12 @@ def test_paired_change_matches_scipy_and_pingouin(pre_post_scores):
     esci = pingouin.compute_esci(stat=row["d_z"], nx=60, ny=60, paired=True, eftype="cohen",
                                  decimals=15)
     assert (row["d_z_ci_low"], row["d_z_ci_high"]) == pytest.approx(tuple(esci), rel=REL)
-    # Wilcoxon against pingouin
-    w = pingouin.wilcoxon(post, pre, zero_method="wilcox", correction=False, method="auto")
+    # Wilcoxon against pingouin: 60 pairs, so R's rule gives the normal approximation with the
+    # continuity correction (tests/analysis/test_ranks.py checks the rule on exact fractions)
+    w = pingouin.wilcoxon(post, pre, zero_method="wilcox", correction=True, method="asymptotic")
     assert row["w_stat"] == pytest.approx(w["W_val"].iloc[0], rel=REL)
     assert row["w_p_val"] == pytest.approx(w["p_val"].iloc[0], rel=REL)
+    assert row["w_method"] == "normal approximation, tie- and continuity-corrected"
 
 
 def test_g_av_follows_lakens_with_hedges_correction(pre_post_scores):
@@ -103,9 +105,11 @@ def test_unpaired_change_matches_scipy_and_pingouin(mixed):
     row = unpaired_change(scores).loc["stigma"]
     assert (row["n_before"], row["n_after"]) == (25, 30)
     assert_welch_and_hedges(row, y, x)
-    u = pingouin.mwu(y, x)
+    # 25 and 30 scores without ties: R's rule gives the exact distribution
+    u = pingouin.mwu(y, x, method="exact")
     assert row["u_stat"] == pytest.approx(u["U_val"].iloc[0], rel=REL)
     assert row["u_p_val"] == pytest.approx(u["p_val"].iloc[0], rel=REL)
+    assert row["u_method"] == "exact"
 
 
 @pytest.mark.parametrize("method", ["holm", "fdr_bh"])

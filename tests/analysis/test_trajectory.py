@@ -3,9 +3,11 @@ the closed-form estimates of a balanced random-intercept design), on pingouin's 
 import numpy as np
 import pandas as pd
 import pytest
-from scipy import stats
+import statsmodels.formula.api as smf
+from scipy import optimize, stats
 
-from analysis.trajectory import FOLLOWUP_BINS, pooled_trajectory, time_points, trajectory
+from analysis.trajectory import (BOUNDARY_NOTE, FOLLOWUP_BINS, pooled_trajectory, time_points,
+                                 trajectory)
 
 REL = 1e-9
 
@@ -104,7 +106,7 @@ def test_pooled_model_on_a_balanced_design_matches_the_closed_form(waves, wide):
         assert (row["n"], row["n_officers"], row["n_obs"]) == (60, 60, 180)
         assert row["converged"] and row["fit_warning"] == ""
         assert row["model"] == ("Linear mixed model: score ~ time point, random intercept per "
-                                "linked officer; REML; statsmodels MixedLM")
+                                "linked officer; REML")
 
 
 def test_pooled_model_keeps_cohorts_apart(waves, wide):
@@ -132,18 +134,82 @@ def test_pooled_model_keeps_officers_who_missed_a_wave(waves):
     assert table["converged"].all()
 
 
-def test_non_convergence_is_recorded_not_raised(waves):
-    # post scores handed out in reverse order of the pre scores: officers' scores anti-correlate,
-    # the officer variance heads for its boundary and statsmodels warns; nothing escapes
+def dense_reml(y, x, officers, gamma):
+    """-2 REML log-likelihood (up to a constant) of a random-intercept model with variance
+    ratio gamma, from the dense covariance matrix, and the estimates it implies: a reference
+    written without the officer-sum algebra of the module."""
+    same = (officers[:, None] == officers[None, :]).astype(float)
+    w = np.eye(len(y)) + gamma * same               # V / sigma²
+    w_inv = np.linalg.inv(w)
+    a = x.T @ w_inv @ x
+    beta = np.linalg.solve(a, x.T @ w_inv @ y)
+    resid = y - x @ beta
+    n, p = x.shape
+    sigma2 = resid @ w_inv @ resid / (n - p)
+    value = (n - p) * np.log(sigma2) + np.linalg.slogdet(w)[1] + np.linalg.slogdet(a)[1]
+    return value, beta, sigma2, sigma2 * np.linalg.inv(a)
+
+
+def test_unbalanced_fit_matches_statsmodels_and_the_dense_likelihood(waves):
+    # officers missing at some time points, two cohorts: no closed form
+    rng = np.random.default_rng(3)
+    part = waves.loc[(waves["wave"] == 1) | (rng.random(len(waves)) > 0.3)]
+    table = pooled_trajectory(part).set_index("time_point")
+    data = part.assign(officer=part["cohort"] + part["linkage_key"],
+                       time=part["wave"].map({1: "t0", 2: "t1", 3: "t2"}))
+    ref = smf.mixedlm("score ~ C(time) + C(cohort)", data, groups=data["officer"]).fit(
+        reml=True, method="bfgs", gtol=1e-12)
+    assert ref.converged and float(ref.cov_re.iloc[0, 0]) > 0
+    y = data["score"].to_numpy()
+    x = np.column_stack([np.ones(len(y)), data["time"] == "t1", data["time"] == "t2",
+                         data["cohort"] == "Meditation"]).astype(float)
+    officers = data["officer"].to_numpy()
+    best = optimize.minimize_scalar(lambda g: dense_reml(y, x, officers, g)[0],
+                                    bounds=(0, 5), method="bounded", options={"xatol": 1e-12})
+    _, beta, sigma2, cov = dense_reml(y, x, officers, best.x)
+    for i, (point, name) in enumerate([("post", "C(time)[T.t1]"),
+                                       ("follow-up ~6 months", "C(time)[T.t2]")], start=1):
+        row = table.loc[point]
+        assert row["mean_diff"] == pytest.approx(ref.fe_params[name], rel=1e-6)
+        assert row["mean_diff"] == pytest.approx(beta[i], rel=1e-6)
+        assert row["var_officer"] == pytest.approx(float(ref.cov_re.iloc[0, 0]), rel=1e-5)
+        assert row["var_residual"] == pytest.approx(ref.scale, rel=1e-6)
+        assert row["var_residual"] == pytest.approx(sigma2, rel=1e-6)
+        # sigma² (X'V⁻¹X)⁻¹, as nlme and lme4 give it (statsmodels inverts the full Hessian,
+        # which differs in the third decimal here)
+        assert row["se"] == pytest.approx(np.sqrt(cov[i, i]), rel=1e-6)
+        assert row["se"] == pytest.approx(ref.bse[name], rel=5e-3)
+        assert row["converged"] and row["fit_warning"] == ""
+        assert row["model"].startswith("Linear mixed model")
+
+
+def test_a_boundary_fit_is_said_and_falls_back_to_a_stated_model(waves):
+    # post scores handed out in reverse order of the pre scores: officers' scores anti-correlate
+    # and the officer variance goes to its boundary, zero
     pre = waves.loc[waves["wave"] == 1].sort_values("score")
     post = waves.loc[waves["wave"] == 2].sort_values("score", ascending=False)
     post = post.assign(linkage_key=pre["linkage_key"].to_numpy())
-    row = pooled_trajectory(pd.concat([pre, post]), cohort=False).iloc[0]
-    assert not row["converged"]
-    assert "failed to converge" in row["fit_warning"]
-    # an estimate is still given, flagged: here it is off the closed-form value, as a failed fit
-    # may be, which is why the flag must be shown
-    assert np.isfinite(row["mean_diff"]) and row["n_obs"] == 120
+    data = pd.concat([pre, post]).drop(columns="cohort")
+    row = pooled_trajectory(data).iloc[0]
+    assert row["var_officer"] == 0 and row["converged"] and row["n_obs"] == 120
+    assert row["fit_warning"] == BOUNDARY_NOTE and "estimated at zero" in row["fit_warning"]
+    assert row["model"] == ("Ordinary least squares: score ~ time point, standard errors "
+                            "cluster-robust by linked officer (CR1)")
+    # the REML criterion, from the dense matrices, is smallest at zero
+    y = data["score"].to_numpy()
+    x = np.column_stack([np.ones(len(y)), (data["wave"] == 2).to_numpy(float)])
+    officers = data["linkage_key"].to_numpy()
+    values = [dense_reml(y, x, officers, g)[0] for g in (0, 1e-4, 1e-3, 1e-2, 0.1, 1)]
+    assert values == sorted(values)
+    # the estimate: OLS, with statsmodels' cluster-robust (CR1) standard error
+    frame = data.assign(post=x[:, 1])
+    ols = smf.ols("score ~ post", frame).fit(cov_type="cluster",
+                                             cov_kwds={"groups": frame["linkage_key"]})
+    assert row["mean_diff"] == pytest.approx(ols.params["post"], rel=REL)
+    assert row["se"] == pytest.approx(ols.bse["post"], rel=REL)
+    assert row["p_val"] == pytest.approx(ols.pvalues["post"], rel=REL)
+    assert row["mean_diff"] == pytest.approx(post["score"].mean() - pre["score"].mean(),
+                                             rel=REL)
 
 
 def test_pooled_model_needs_pre_and_a_later_time_point(waves):
