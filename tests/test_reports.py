@@ -14,7 +14,7 @@ from survey import services
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Cohort, Role, Wave
-from tests.conftest import Officer, csrf_token, make_agency, make_cohort, make_staff
+from tests.conftest import Officer, csrf_token, make_agency, make_cohort, make_staff, publish
 
 LETTERS = "ACDEFGHJKMNPRTW"
 
