@@ -49,11 +49,10 @@ def create_user(email, agency_name, name, role, timezone, platform_admin, passwo
 def demo_command(if_empty, base_url):
     """Fill an empty database with a demo agency, logins, cohorts and responses."""
     if demo.is_empty():
-        with click.progressbar(length=demo.STEPS, label="Loading demo data",
+        with click.progressbar(length=demo.STEPS, label="Loading demo data and publishing its results",
                                file=sys.stderr) as bar:
             demo.load(progress=bar.update)
-        click.echo("Demo data loaded.")
-        _publish_all(None, "Publishing the demo's results")
+        click.echo("Demo data loaded and its closed surveys' results published.")
     elif not if_empty:
         raise click.ClickException("The database already holds data: demo data only goes into "
                                    "an empty database.")

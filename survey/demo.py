@@ -17,7 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from flask import current_app
 
-from . import accounts, linkage, services
+from . import accounts, linkage, publishing, services
 from .bank import current_bank, linkage_elements
 from .extensions import db
 from .models import Agency, Answer, Item, Response, Role, StepStatus, Unit, Wave, WaveKind
@@ -62,7 +62,8 @@ COHORTS = [
                ("lived_experience", "historical_context", "local_treatment", "post_referral"), 1.2),
 ]
 #: Steps `load` reports to its progress callback: each cohort, the open class, each pulse, the end.
-STEPS = len(COHORTS) + 1 + PULSES + 1
+#: Loading steps, then publishing: each class with a closed survey, then the agency.
+STEPS = len(COHORTS) + 1 + PULSES + 1 + len(COHORTS) + 1
 
 
 def _local(day: dt.date, hour: int) -> dt.datetime:
@@ -117,6 +118,7 @@ def load(rng_seed: int = 2026, progress=_ignore) -> Agency:
     _culture(rng, agency, users[Role.LEADER], units, today, progress)
     db.session.commit()
     progress(1)
+    publishing.republish(agency.id, progress=progress)  # what closed is published, as it would be
     return agency
 
 

@@ -433,8 +433,9 @@ def republish(agency_id: int | None = None, *, progress=lambda n: None) -> int:
         forget(aid, list(db.session.scalars(sa.select(PublishedResult.subject).where(
             PublishedResult.agency_id == aid, PublishedResult.subject.like("compare:%")))))
         db.session.commit()
-        for wave_id in due_wave_ids(aid):
-            publish_wave(wave_id)
+        due = [w for w in due_wave_ids(aid) if seal(w)]
+        if due:
+            scramble()
         cohorts = db.session.scalars(sa.select(Cohort.id).where(
             Cohort.agency_id == aid, Cohort.waves.any(Wave.sealed_at.is_not(None)))).all()
         for cohort_id in cohorts:
