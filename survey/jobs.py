@@ -62,7 +62,13 @@ def queue():
 
 
 def job_id(name: str, args: tuple) -> str:
-    return ":".join([name, *map(str, args)])
+    """The same job asked twice gets the same id (RQ allows letters, digits, _ and -)."""
+    text = "-".join([name, *(("_".join(map(str, a)) if isinstance(a, (list, tuple)) else str(a))
+                            for a in args)])
+    if len(text) > 100:
+        import hashlib
+        text = f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
+    return text
 
 
 def enqueue(name: str, *args, delay: dt.timedelta | None = None) -> None:
@@ -80,7 +86,7 @@ def enqueue(name: str, *args, delay: dt.timedelta | None = None) -> None:
                                                             interval=list(RETRY_INTERVALS)),
                    failure_ttl=7 * 24 * 3600, result_ttl=3600)
     if delay is not None and delay.total_seconds() > 0:
-        q.enqueue_in(delay, execute, name, *args, job_id=options["job_id"] + ":later",
+        q.enqueue_in(delay, execute, name, *args, job_id=options["job_id"] + "-later",
                      retry=options["retry"])
         return
     existing = q.fetch_job(options["job_id"])

@@ -4,13 +4,14 @@ The pipeline, for every way a wave can close (a trainer's Close, its close time,
 
 1. **Seal** at the end of the grace period: the wave takes no answer after this (a submission
    checks the seal in its own transaction, see :func:`survey.services.record_response`).
-2. **Scramble**: the respondent tables are rewritten so that neither PostgreSQL (`xmin`,
-   `ctid`, physical order) nor the SQLite file and its write-ahead log keep arrival order.
-3. **Compute** from sealed waves only: the cohort report (tables, sentences, chart specs and
+2. **Compute** from sealed waves only: the cohort report (tables, sentences, chart specs and
    server-drawn SVGs), every download (report JSON and CSVs, response-level CSV, Excel, SPSS,
    codebook), then the agency's dashboard and officers' page, which build on what was published.
-4. **Store** it all as a new version of a :class:`~survey.models.PublishedResult`, in one
+3. **Store** it all as a new version of a :class:`~survey.models.PublishedResult`, in one
    transaction: readers see the old version or the new one, never half of one.
+4. **Scramble**: the respondent tables are rewritten so that neither PostgreSQL (`xmin`,
+   `ctid`, physical order) nor the SQLite file and its write-ahead log keep arrival order (last,
+   so that the log ends empty).
 
 Pages and downloads read the latest complete version (two queries); nothing they show moves
 while a wave is open, so no figure can be subtracted from the next to single out one officer.
@@ -372,11 +373,11 @@ def publish_wave(wave_id: int) -> None:
     done = latest(subject)
     if already and done is not None and str(wave_id) in done.basis.get("waves", {}):
         return  # published already (a second schedule of the same close)
-    scramble()
     wave = db.session.get(Wave, wave_id)
     if wave.cohort_id is not None:
         publish_cohort(wave.cohort_id)
     publish_agency(wave.agency_id)
+    scramble()  # last, so that SQLite's write-ahead log ends empty
 
 
 @jobs.job("publish_cohort")
@@ -434,8 +435,6 @@ def republish(agency_id: int | None = None, *, progress=lambda n: None) -> int:
             PublishedResult.agency_id == aid, PublishedResult.subject.like("compare:%")))))
         db.session.commit()
         due = [w for w in due_wave_ids(aid) if seal(w)]
-        if due:
-            scramble()
         cohorts = db.session.scalars(sa.select(Cohort.id).where(
             Cohort.agency_id == aid, Cohort.waves.any(Wave.sealed_at.is_not(None)))).all()
         for cohort_id in cohorts:
@@ -445,6 +444,8 @@ def republish(agency_id: int | None = None, *, progress=lambda n: None) -> int:
         publish_agency(aid)
         done += 1
         progress(1)
+        if due:
+            scramble()
     return done
 
 

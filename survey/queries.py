@@ -75,7 +75,9 @@ def answers_frame(wave_ids: list[int]) -> pd.DataFrame:
                  .join(Response, Response.id == Answer.response_id)
                  .join(Wave, Wave.id == Response.wave_id)
                  .join(Item, Item.id == Answer.item_id)
-                 .where(Response.wave_id.in_(wave_ids)))
+                 .where(Response.wave_id.in_(wave_ids))
+                 # A fixed order whatever the database keeps: figures never depend on it.
+                 .order_by(Response.wave_id, Answer.response_id, Item.code))
     rows = db.session.execute(statement).all()
     frame = pd.DataFrame(rows, columns=["response_id", "wave", "wave_kind", "followup_days",
                                         "cohort", "item", "value"])
@@ -223,7 +225,8 @@ def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFra
                  .join(Response, Response.id == Answer.response_id)
                  .join(Item, Item.id == Answer.item_id)
                  .outerjoin(Unit, Unit.id == Response.unit_id)
-                 .where(Response.wave_id.in_(wave_ids)))
+                 .where(Response.wave_id.in_(wave_ids))
+                 .order_by(Response.wave_id, Answer.response_id, Item.code))
     answers = pd.DataFrame(db.session.execute(statement).all(),
                            columns=["response_id", "wave", "unit", "shift", "item", "value"])
     answers["response_id"] = answers["response_id"].map(str)

@@ -144,7 +144,7 @@ def test_sqlite_respondent_tables_have_no_insertion_order(submitted):
 def test_postgresql_row_order_and_transaction_ids_reveal_nothing_after_closing(app, setup):
     """Officers leave the room in order; after the wave closes, neither the heap order nor the
     transaction ids of the rows follow that order."""
-    from survey import services
+    from survey import publishing, services
     from survey.models import Wave
     for n in range(12):
         Officer(app.test_client(), setup["pre"]).answer_all(str(1 + n % 5))
@@ -159,6 +159,7 @@ def test_postgresql_row_order_and_transaction_ids_reveal_nothing_after_closing(a
         order, xmins = physical("response", "id")
         assert len(xmins) == 12  # before: one transaction per officer, in leaving order
         services.close_wave(db.session.get(Wave, setup["pre_id"]))
+        publishing.publish_wave(setup["pre_id"])  # the end of the grace period
         order, xmins = physical("response", "id")
         assert order == sorted(order) and len(xmins) == 1
         answers, answer_xmins = physical("answer", "response_id")
