@@ -21,12 +21,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config or {})
     _finish_config(app)
 
-    from .extensions import csrf, db, limiter, login_manager, migrate
+    from .extensions import compress, csrf, db, limiter, login_manager, migrate
     db.init_app(app)
     limiter.init_app(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     login_manager.init_app(app)
     csrf.init_app(app)
+    compress.init_app(app)
 
     from . import admin, auth, cli, errors, health, leadership, logs, respond, trainer, web
     logs.init_app(app)

@@ -86,6 +86,12 @@ class Config:
     SUBMIT_GRACE_MINUTES = 10
     #: Hours a wave stays open after a trainer opens it, unless closed sooner.
     WAVE_OPEN_HOURS = 24
+    #: Compressed responses (brotli or gzip) for static files and downloads. Not HTML pages:
+    #: they carry form tokens beside text a visitor can put in (BREACH).
+    COMPRESS_MIMETYPES = ["text/css", "text/javascript", "application/javascript",
+                          "application/json", "text/csv", "image/svg+xml"]
+    COMPRESS_ALGORITHM = ["br", "gzip"]
+    COMPRESS_BR_LEVEL = 5
     #: Where publishing and other background jobs run: "rq" (a queue on REDIS_URL, drained by
     #: `flask jobs worker`) or "inline" (at once, in the process that asks; development and
     #: tests). Unset: "rq" when REDIS_URL is set, else "inline".

@@ -4,6 +4,7 @@ import hmac
 import sqlite3
 
 from flask import current_app, request
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -32,6 +33,7 @@ login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
 csrf = CSRFProtect()
+compress = Compress()
 
 
 def client_key() -> str:
