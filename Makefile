@@ -19,14 +19,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Installs, builds the SQLite database through the migrations, loads demo data when the
-# database is empty, then serves the app with gunicorn on $(HOST):$(PORT), as development
+# Installs, builds the SQLite database through the migrations, loads (and publishes) demo data
+# when the database is empty, starts Redis and the job worker that publishes results (jobs run
+# inline without Redis), then serves the app with gunicorn on $(HOST):$(PORT), as development
 # (SQLite behind several workers and plain http, which production refuses).
 run: install instance/dev.env
 	set -a && . instance/dev.env && set +a && export SURVEY_ENV=development SESSION_COOKIE_SECURE=0 && \
-	$(BIN)/flask db upgrade && \
-	$(BIN)/flask demo --if-empty --base-url http://$(HOST):$(PORT) && \
-	exec $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) wsgi:app
+	BIN=$(BIN) HOST=$(HOST) PORT=$(PORT) scripts/run-dev
 
 # Development secrets, made once per checkout and kept in the instance folder (never committed).
 instance/dev.env: | $(BIN)/python
