@@ -87,6 +87,12 @@ def test_the_trainers_whole_cycle(browser, live):
     trainer.get_by_role("button", name="Open now").first.click()
     for officer, stigma in enumerate(STIGMA_POST):
         answer_on_a_phone(browser, base, post_code, officer, stigma)
+    trainer.get_by_role("link", name="Report").first.click()
+    trainer.get_by_text("After training: 5 answers so far").wait_for()  # counts only while open
+    assert "Stigma beliefs fell" not in trainer.content()
+    trainer.get_by_role("link", name="Back to the class").click()
+    trainer.get_by_role("button", name="Close now").first.click()
+    trainer.get_by_text("results are published").wait_for()
 
     trainer.get_by_role("link", name="Report").first.click()
     trainer.locator(".chart-live svg").first.wait_for(timeout=15000)

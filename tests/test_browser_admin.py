@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from survey import services
+from survey import publishing, services
 from survey.models import Role
 from tests.browsing import (BROWSER_MARKS, browser, context, serve, shot,  # noqa: F401
                             sign_in)
@@ -33,6 +33,8 @@ def admin_live(tmp_path):
                         wave, {item: 1 + (n + shift + i) % 5 for i, item in enumerate(items)},
                         linkage=None, key=services.response_id("seed", f"{wave.id}-{n}"),
                         today=today)
+                services.close_wave(wave)
+                publishing.publish_wave(wave.id)
             earlier_id = earlier.id
         with serve(app) as base:
             yield {"base": base, "admin": admin, "earlier": earlier_id}
