@@ -61,6 +61,11 @@ def _finish_config(app: Flask) -> None:
         options["connect_args"] = {"connect_timeout": 5, **options.get("connect_args", {})}
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     try:
+        app.config["SUBMIT_GRACE_MINUTES"] = int(app.config["SUBMIT_GRACE_MINUTES"])
+    except ValueError:
+        raise config_module.ConfigError(
+            "SUBMIT_GRACE_MINUTES must be a whole number of minutes") from None
+    try:
         proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
     except ValueError:
         raise config_module.ConfigError(

@@ -55,6 +55,22 @@ def gunicorn(database_url: str, port: int, workers: int = 4, log=None, *, app: s
         stop(process)
 
 
+@contextmanager
+def job_worker(database_url: str, **environment):
+    """The job worker as deployed (`flask jobs worker`), on the queue in REDIS_URL."""
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET,
+           "LINKAGE_SECRET": "test-linkage-secret", "SESSION_COOKIE_SECURE": "0",
+           "SURVEY_ENV": "development", "FLASK_APP": "wsgi", "JOBS_BACKEND": "rq",
+           **environment}
+    process = subprocess.Popen([sys.executable, "-m", "flask", "jobs", "worker"], cwd=ROOT,
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
 def stop(process, sig=signal.SIGTERM):
     if process.poll() is None:
         try:

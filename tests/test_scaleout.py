@@ -20,8 +20,8 @@ from survey import services
 from survey.config import Config
 from survey.extensions import db
 from tests.conftest import PG_URL, fresh_database, make_agency, make_cohort, make_staff
-from tests.servers import PRODUCTION, Browser, free_port, gunicorn
-from tests.test_load import burst, stored_ids
+from tests.servers import PRODUCTION, Browser, free_port, gunicorn, job_worker
+from tests.test_load import answers, burst, stored_ids
 
 pytestmark = pytest.mark.slow
 REDIS = "redis://127.0.0.1:6379/15"
@@ -46,19 +46,26 @@ def servers():
             upgrade()
             agency = make_agency()
             trainer = make_staff(agency)
-            code, email = make_cohort(agency, trainer).waves[0].join_code, trainer.email
+            cohort = make_cohort(agency, trainer)
+            code, email = cohort.waves[0].join_code, trainer.email
+            cohort_id, wave_id = cohort.id, cohort.waves[0].id
             db.session.remove()
         ports = [free_port()]
         while len(ports) < 2:
             ports = list({*ports, free_port()})
-        settings = {**PRODUCTION, "REDIS_URL": REDIS, "RATELIMIT_KEY_PREFIX": prefix}
+        settings = {**PRODUCTION, "REDIS_URL": REDIS, "RATELIMIT_KEY_PREFIX": prefix,
+                    "SUBMIT_GRACE_MINUTES": "0"}
+        for key in store.scan_iter("rq:*"):
+            store.delete(key)
         try:
             with gunicorn(PG_URL, ports[0], workers=WORKERS, **settings), \
-                    gunicorn(PG_URL, ports[1], workers=WORKERS, **settings):
+                    gunicorn(PG_URL, ports[1], workers=WORKERS, **settings), \
+                    job_worker(PG_URL, **settings):
                 yield SimpleNamespace(app=app, ports=ports, code=code, email=email,
-                                      redis=store, prefix=prefix)
+                                      redis=store, prefix=prefix, cohort_id=cohort_id,
+                                      wave_id=wave_id)
         finally:
-            for key in store.scan_iter(f"*{prefix}*"):
+            for key in [*store.scan_iter(f"*{prefix}*"), *store.scan_iter("rq:*")]:
                 store.delete(key)
 
 
@@ -112,3 +119,26 @@ def test_a_burst_split_across_both_servers_stores_every_response_once(servers):
                for status, location in results), results  # no 5xx, no error page
     stored = stored_ids(servers.app)
     assert len(stored) == OFFICERS and sorted(stored) == sorted(keys)  # each exactly once
+
+
+def test_a_close_on_one_server_is_published_by_the_worker_and_read_on_the_other(servers):
+    """The trainer presses Close on one server; neither server computes anything; the job
+    worker publishes, and the other server serves the published report."""
+    import time
+    one, two = servers.ports
+    for i in range(6):
+        officer = Browser(one if i % 2 else two).ready(servers.code)
+        assert officer.send(servers.code, answers(i))[0] == 302
+    trainer = Browser(one)
+    assert sign_in(trainer, one, servers.email, "correct horse battery") == 302
+    trainer.request("GET", f"/trainer/cohorts/{servers.cohort_id}")
+    status, _, _ = trainer.request("POST", f"/trainer/waves/{servers.wave_id}/close",
+                                   {"csrf_token": trainer.token})
+    assert status == 302
+    trainer.port = two
+    for _ in range(200):
+        _, _, page = trainer.request("GET", f"/trainer/cohorts/{servers.cohort_id}/report")
+        if "Scale scores in each survey" in page:
+            break
+        time.sleep(0.1)
+    assert "from 6 answer sheets in before training" in page
