@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import abort
@@ -36,6 +37,12 @@ class LinkageForm(FlaskForm):
 
 
 def linkage_form(**kwargs) -> LinkageForm:
+    """The personal-code form (its class made once per process)."""
+    return _linkage_form_class()(**kwargs)
+
+
+@functools.lru_cache(maxsize=1)
+def _linkage_form_class() -> type[LinkageForm]:
     class Form(LinkageForm):
         pass
     for element in linkage_elements():
@@ -44,7 +51,7 @@ def linkage_form(**kwargs) -> LinkageForm:
         setattr(Form, element.code, SelectField(element.question, choices=choices,
                                                 description=element.hint,
                                                 validators=[Optional()]))
-    return Form(**kwargs)
+    return Form
 
 
 def linkage_answers(form: LinkageForm) -> dict[str, str | None]:
@@ -56,6 +63,12 @@ class SurveyForm(FlaskForm):
 
 
 def survey_form(items: list[SurveyItem], **kwargs) -> SurveyForm:
+    """The form of a survey version's items (its class made once per version and process)."""
+    return _survey_form_class(tuple(items))(**kwargs)
+
+
+@functools.lru_cache(maxsize=64)
+def _survey_form_class(items: tuple[SurveyItem, ...]) -> type[SurveyForm]:
     class Form(SurveyForm):
         pass
     for item in items:
@@ -63,7 +76,7 @@ def survey_form(items: list[SurveyItem], **kwargs) -> SurveyForm:
                    zip(range(item.scale_min, item.scale_max + 1), item.labels)]
         setattr(Form, item.field, RadioField(item.text, choices=choices,
                                              validators=[InputRequired(MISSING_ANSWER)]))
-    return Form(**kwargs)
+    return Form
 
 
 #: The optional "about you" questions of a pulse, and what each may hold.
