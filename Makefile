@@ -51,4 +51,5 @@ clean:
 bench: install
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/matching.py
+	$(BIN)/python benchmarks/published.py
 	$(BIN)/python benchmarks/speed.py
