@@ -6,7 +6,7 @@ import pandas as pd
 
 from ._utils import check_columns
 
-__all__ = ["suppress", "FLOOR", "PRIMARY", "SECONDARY"]
+__all__ = ["suppress", "hold_small_changes", "FLOOR", "PRIMARY", "SECONDARY"]
 
 #: No agency may set its minimum group size below this.
 FLOOR = 3
@@ -78,4 +78,45 @@ def suppress(table: pd.DataFrame, *, k: int = 5, n: str = "n", values=None, grou
     out.loc[withheld, list(values) + [n]] = np.nan
     out["withheld"] = withheld.to_numpy()
     out["withheld_reason"] = reason.to_numpy()
+    return out
+
+
+def hold_small_changes(current: pd.DataFrame, previous: pd.DataFrame, *, keys: list[str],
+                       k: int = 5, n: str = "n", frozen=()) -> pd.DataFrame:
+    """Keep a cell's previously published figures when it changed by fewer than `k` responses.
+
+    Interim snapshots of a survey still open are published one after another; the difference
+    between two of them is a group of its own (the sheets that arrived in between). For each
+    cell (a row, identified by `keys`) shown in `previous` with ``n_prev`` responses and now
+    resting on ``n_now``, the cell's new figures are published only when
+    ``n_now - n_prev >= k`` (or unchanged, ``n_now == n_prev``); otherwise the previous row is
+    kept whole, so that the difference between any two published versions of a cell covers at
+    least k officers or none. Rows whose first key is in `frozen` (a snapshot published too
+    recently) keep their previous figures whatever the change.
+
+    Missing data: a cell not in `previous`, or withheld there (``n`` missing), has no published
+    figure to subtract from and is returned as computed (it is then subject to :func:`suppress`
+    like any other). A cell in `previous` but not in `current` is not added back.
+
+    Returns a copy of `current` with the held rows replaced by their `previous` values (columns
+    of `previous` that `current` lacks are ignored) and a boolean column ``held``.
+    """
+    out = current.copy()
+    out["held"] = False
+    if previous is None or previous.empty or current.empty:
+        return out
+    shown = previous.loc[previous[n].notna()].set_index(keys)
+    columns = [c for c in out.columns if c in shown.columns and c not in keys]
+    for i, row in out.iterrows():
+        key = tuple(row[c] for c in keys)
+        key = key[0] if len(keys) == 1 else key
+        if key not in shown.index:
+            continue
+        before = shown.loc[key]
+        change = row[n] - before[n]
+        if change == 0 or (change >= k and (key if len(keys) == 1 else key[0]) not in frozen):
+            continue
+        for column in columns:
+            out.at[i, column] = before[column]
+        out.at[i, "held"] = True
     return out

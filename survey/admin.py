@@ -154,6 +154,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     agency.min_group_size = form.min_group_size.data
     agency.min_comment_group_size = form.min_comment_group_size.data
     agency.ask_linkage = form.ask_linkage.data
+    agency.interim_results = form.interim_results.data
     agency.shifts = form.shift_names
     agency.pulse_cadence = Cadence(form.pulse_cadence.data)
     agency.headcount = form.headcount.data
@@ -165,7 +166,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     if changed:
         audit(agency.id, current_user, "agency.settings", agency.name, changes=changed)
     db.session.commit()
-    if "min_group_size" in changed:
+    if "min_group_size" in changed or "interim_results" in changed:
         # Figures published under the old minimum are not shown; publish under the new one.
         jobs.enqueue("republish", agency.id)
     return None
@@ -174,7 +175,8 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
 def _settings_of(agency: Agency) -> dict:
     return {"min_group_size": agency.min_group_size,
             "min_comment_group_size": agency.min_comment_group_size,
-            "ask_linkage": agency.ask_linkage, "units": sorted(u.name for u in agency.units),
+            "ask_linkage": agency.ask_linkage, "interim_results": agency.interim_results,
+            "units": sorted(u.name for u in agency.units),
             "shifts": list(agency.shifts or []), "pulse_cadence": agency.pulse_cadence.value,
             "headcount": agency.headcount, "retention_months": agency.retention_months}
 

@@ -273,6 +273,11 @@ class SettingsForm(FlaskForm):
     ask_linkage = BooleanField("Ask officers for their personal code",
                                description="Needed to link before and after answers. Officers "
                                            "may always skip it.")
+    interim_results = BooleanField(
+        "Publish interim results of a pulse while it is open",
+        description="At most once a day, and only figures that at least the smallest group of "
+                    "officers have added to since the last snapshot; the rest keep their "
+                    "previous values. Off: a pulse's results appear when it closes.")
     units = TextAreaField("Units officers may pick on a pulse", validators=[Length(max=4000)],
                           description="One per line. A unit with fewer officers answering than "
                                       "the smallest group is never shown on its own.")

@@ -69,7 +69,27 @@ def publish_due(agency_id: int | None = None) -> list[int]:
     due = due_wave_ids(agency_id)
     for wave_id in due:
         jobs.enqueue("publish_wave", wave_id)
+    if agency_id is not None and _snapshot_due(agency_id):
+        jobs.enqueue("publish_agency", agency_id)
     return due
+
+
+def _snapshot_due(agency_id: int) -> bool:
+    """An agency with interim snapshots and an open pulse whose last snapshot is a day old."""
+    agency = db.session.get(Agency, agency_id)  # already loaded by the page: no query
+    if agency is None or not agency.interim_results:
+        return False
+    opened = db.session.scalar(sa.select(Wave.id).where(
+        Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_(None),
+        Wave.opens_at <= utcnow()).limit(1))
+    if opened is None:
+        return False
+    newest = db.session.scalar(sa.select(sa.func.max(PublishedResult.created_at)).where(
+        PublishedResult.subject == agency_subject(agency_id),
+        PublishedResult.status == PublicationStatus.COMPLETE))
+    if newest is not None and newest.tzinfo is None:
+        newest = newest.replace(tzinfo=dt.timezone.utc)
+    return newest is None or utcnow() - newest >= SNAPSHOT_INTERVAL
 
 
 def schedule(wave: Wave) -> None:
@@ -328,10 +348,32 @@ def published_cohort_means(agency: Agency) -> pd.DataFrame:
     return frame
 
 
+#: Interim snapshots of an open pulse: at most one a day.
+SNAPSHOT_INTERVAL = dt.timedelta(days=1)
+
+
+def previous_tables(agency: Agency) -> tuple[dict[str, pd.DataFrame], set]:
+    """The pulse tables of the agency's latest published dashboard, and the open pulses whose
+    figures must not move yet (their last snapshot is less than SNAPSHOT_INTERVAL old)."""
+    result = latest(agency_subject(agency.id), agency.min_group_size)
+    body = part(result, "dashboard.json")
+    if body is None:
+        return {}, set()
+    tables = {name: pd.DataFrame(rows) for name, rows in json.loads(body)["tables"].items()
+              if name in ("trend", "units", "shifts")}
+    frozen = set()
+    if result.interim and utcnow() - result.created_at < SNAPSHOT_INTERVAL:
+        frozen = set(db.session.scalars(sa.select(Wave.id).where(
+            Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE,
+            Wave.sealed_at.is_(None))))
+    return tables, frozen
+
+
 def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     from .services import tracker_items
     items = tracker_items(agency)
-    board = reports.dashboard(agency, items, published_cohort_means(agency))
+    previous, frozen = previous_tables(agency)
+    board = reports.dashboard(agency, items, published_cohort_means(agency), previous, frozen)
     figures = page_charts.dashboard_charts(board)
     officers = reports.officer_results(board, items)
     parts = [Part("page.html", "text/html", _render("leadership/_dashboard_body.html",
@@ -354,7 +396,10 @@ def publish_agency(agency_id: int) -> PublishedResult | None:
     parts, board = agency_parts(agency)
     basis = {**_basis(sealed, counts), "tables": list(board.tables),
              "surveys": f"{len(sealed)} closed pulse{'' if len(sealed) == 1 else 's'}"}
-    return store(agency.id, agency_subject(agency.id), board.k, basis, parts)
+    interim = agency.interim_results and bool(db.session.scalar(sa.select(Wave.id).where(
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_(None),
+        Wave.opens_at <= utcnow()).limit(1)))
+    return store(agency.id, agency_subject(agency.id), board.k, basis, parts, interim=interim)
 
 
 # --- Jobs -----------------------------------------------------------------------------------

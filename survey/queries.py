@@ -181,7 +181,8 @@ def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
     return data.answers, data.items
 
 
-def pulse_waves(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
+def pulse_waves(agency_id: int, *, sealed_only: bool = False, open_too: bool = False
+                ) -> pd.DataFrame:
     """An agency's pulses, oldest first (one query): ``wave``, ``instrument_id``, ``date``
     (opening date, agency time), ``headcount``, ``join_code``, ``opens_at``, ``closes_at``."""
     statement = (
@@ -190,7 +191,9 @@ def pulse_waves(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
         .join(Agency, Agency.id == Wave.agency_id)
         .where(Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE)
         .order_by(Wave.opens_at, Wave.id))
-    if sealed_only:
+    if sealed_only and open_too:
+        statement = statement.where(Wave.sealed_at.is_not(None) | (Wave.opens_at <= utcnow()))
+    elif sealed_only:
         statement = statement.where(Wave.sealed_at.is_not(None))
     waves = db.session.execute(statement).all()
     return pd.DataFrame([{
@@ -202,22 +205,25 @@ def pulse_waves(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
                  "closes_at"])
 
 
-def pulse_list(agency_id: int, *, sealed_only: bool = False) -> pd.DataFrame:
+def pulse_list(agency_id: int, *, sealed_only: bool = False, open_too: bool = False
+               ) -> pd.DataFrame:
     """The agency's pulses with responses and participation (two queries, no answers read)."""
-    waves = pulse_waves(agency_id, sealed_only=sealed_only)
+    waves = pulse_waves(agency_id, sealed_only=sealed_only, open_too=open_too)
     counts = response_counts(list(waves["wave"]))
     waves["responses"] = waves["wave"].map(counts).fillna(0).astype(int)
     waves["participation"] = waves["responses"] / waves["headcount"].where(waves["headcount"] > 0)
     return waves
 
 
-def pulse_frames(agency_id: int) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """An agency's sealed pulses for the dashboard, in a fixed number of queries.
+def pulse_frames(agency_id: int, *, open_too: bool = False
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """An agency's sealed pulses (and with `open_too` those open now, for interim snapshots)
+    for the dashboard, in a fixed number of queries.
 
     Returns the long answers (with ``unit`` and ``shift`` per response), the item metadata,
     and the pulses of :func:`pulse_waves`.
     """
-    waves = pulse_waves(agency_id, sealed_only=True)
+    waves = pulse_waves(agency_id, sealed_only=True, open_too=open_too)
     wave_ids = list(waves["wave"])
     statement = (sa.select(Response.id.label("response_id"), Response.wave_id.label("wave"),
                            Unit.name.label("unit"), Response.shift.label("shift"),

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from survey import exports, publishing, reports, services
 from survey.extensions import db
 from survey.models import (Agency, Cohort, PublicationStatus, PublishedResult, Response, Role,
-                           Wave)
+                           Unit, Wave)
 from tests.conftest import (AuthActions, Officer, close_all, count_statements, csrf_token,
                             make_staff, publish)
 from tests.test_leadership import answer_pulse
@@ -254,7 +254,7 @@ def test_published_pages_take_a_fixed_number_of_statements(app, admin, setup, si
 
 EXPECTED_STATEMENTS = {
     "/trainer/cohorts/1/report": 9, "/trainer/cohorts/1/report.json": 6,
-    "/trainer/cohorts/1/responses.csv": 7, "/leadership/": 7, "/trainer/compare": 11}
+    "/trainer/cohorts/1/responses.csv": 7, "/leadership/": 7, "/trainer/compare": 12}
 
 
 # --- No arrival order left after publishing ------------------------------------------------
@@ -390,3 +390,76 @@ def test_rq_worker_publishes_what_a_close_queued(app, admin, setup):
     report = admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
     assert "Scale scores in each survey" in report and "from 8 answer sheets" in report
     server.flushdb()
+
+
+# --- Interim snapshots of an open pulse ----------------------------------------------------
+
+def _versions(app, agency_id):
+    """Every published dashboard of the agency, oldest first: {table: rows}."""
+    with app.app_context():
+        results = db.session.scalars(sa.select(PublishedResult).where(
+            PublishedResult.subject == f"agency:{agency_id}",
+            PublishedResult.status == PublicationStatus.COMPLETE)
+            .order_by(PublishedResult.version)).all()
+        return [json.loads(publishing.part(r, "dashboard.json"))["tables"] for r in results]
+
+
+def _age_snapshots(app, agency_id, days=2):
+    with app.app_context():
+        for result in db.session.scalars(sa.select(PublishedResult).where(
+                PublishedResult.subject == f"agency:{agency_id}")):
+            result.created_at = result.created_at - dt.timedelta(days=days)
+        db.session.commit()
+
+
+def test_interim_snapshots_never_differ_by_fewer_than_k_sheets(app, admin, setup):
+    with app.app_context():
+        agency = db.session.get(Agency, setup["agency_id"])
+        agency.interim_results = True
+        db.session.add_all([Unit(agency=agency, name=n) for n in ("North", "South")])
+        db.session.commit()
+        units = {u.name: str(u.id) for u in agency.units}
+        code = services.start_pulse(agency, None, opens_on=dt.date.today()
+                                    - dt.timedelta(days=3), days_open=20).join_code
+    for n in range(6):
+        answer_pulse(app, code, 4, unit=units["North"])
+    page = admin.get("/leadership/").text                    # the first snapshot: 6 officers
+    assert "an interim snapshot" in page
+    for n in range(9):                                        # 9 more, within the same day
+        answer_pulse(app, code, 2, unit=units["South" if n < 6 else "North"])
+    admin.get("/leadership/")
+    with app.app_context():
+        publishing.publish_agency(setup["agency_id"])         # e.g. a tracker change
+    _age_snapshots(app, setup["agency_id"])
+    admin.get("/leadership/")                                 # a day later: 15, 9 more
+    for n in range(3):                                        # 3 more: too few to show
+        answer_pulse(app, code, 1, unit=units["North"])
+    _age_snapshots(app, setup["agency_id"])
+    admin.get("/leadership/")
+    close_all(app, setup["agency_id"])                        # the pulse ends: 18 in all
+
+    versions = _versions(app, setup["agency_id"])
+    ns = [sorted({r["n"] for r in v["trend"] if r["construct"] == "cynicism"}) for v in versions]
+    shown = [n for i, n in enumerate(ns) if i == 0 or n != ns[i - 1]]
+    # 6, then 15 once a day had passed (not 15 within the day), and the 15 stay at the close:
+    # the 3 who answered after the last snapshot would be 18 - 15 < 5 officers.
+    assert shown == [[6], [15]], ns
+    for before, after in zip(versions, versions[1:]):
+        for table, keys in (("trend", ("wave", "construct")),
+                            ("units", ("wave", "unit", "construct"))):
+            old = {tuple(r[k] for k in keys): r["n"] for r in before[table] if r["n"]}
+            for row in after[table]:
+                key = tuple(row[k] for k in keys)
+                if row["n"] and key in old:
+                    assert row["n"] == old[key] or row["n"] - old[key] >= 5, (table, key)
+
+
+def test_without_interim_results_an_open_pulse_shows_nothing(app, admin, setup):
+    with app.app_context():
+        code = services.start_pulse(db.session.get(Agency, setup["agency_id"]), None,
+                                    opens_on=dt.date.today()).join_code
+    for _ in range(8):
+        answer_pulse(app, code, 3)
+    doc = json.loads(admin.get("/leadership/dashboard.json").data)
+    assert doc["tables"]["trend"] == [] and doc["tables"]["units"] == []
+    assert "an interim snapshot" not in admin.get("/leadership/").text

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.scoring import scale_scores
-from analysis.suppression import suppress
+from analysis.suppression import hold_small_changes, suppress
 from analysis.trends import control_limits, pulse_summary, trend_slope
 
 from ..bank import current_bank, tracker_steps
@@ -63,21 +63,38 @@ def milestones(items: dict[str, TrackerItem]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["date", "label", "code"]).sort_values("date")
 
 
-def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int) -> pd.DataFrame:
+def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int, wave=None,
+               previous: pd.DataFrame | None = None, frozen=()) -> pd.DataFrame:
     """Mean per group and construct in one pulse; groups that add up to the shown agency figure,
-    so a hidden group also hides the next-smallest (no recovery by subtraction)."""
+    so a hidden group also hides the next-smallest (no recovery by subtraction). A cell shown
+    in the previous publication of the same pulse keeps its figures unless it grew by k."""
     part = scores.assign(**{by: scores[by].fillna(NOT_GIVEN)}).dropna(subset=["score"])
     table = (part.groupby([by, "construct"])["score"].agg(n="count", mean="mean")
              .reset_index())
+    if previous is not None and len(previous) and "wave" in previous:
+        same = previous.loc[previous["wave"] == wave]
+        table = hold_small_changes(table, same, keys=[by, "construct"], k=k,
+                                   frozen=() if wave not in frozen else set(same[by]))
+        table = table.drop(columns="held")
     table["construct_name"] = table["construct"].map(names)
-    return suppress(table, k=k, groups=["construct"])
+    table = suppress(table, k=k, groups=["construct"])
+    table["wave"] = wave
+    return table
 
 
 def dashboard(agency: Agency, items: dict[str, TrackerItem],
-              cohort_means: pd.DataFrame | None = None) -> Dashboard:
-    """The dashboard from the agency's sealed pulses and its cohorts' published means."""
+              cohort_means: pd.DataFrame | None = None,
+              previous: dict[str, pd.DataFrame] | None = None, frozen=()) -> Dashboard:
+    """The dashboard from the agency's sealed pulses (and, for an agency that publishes interim
+    snapshots, its open ones) and its cohorts' published means.
+
+    `previous` holds the tables of the dashboard published before: a pulse figure shown there
+    keeps its value until at least k more officers stand behind it (see
+    :func:`analysis.suppression.hold_small_changes`); pulses in `frozen` keep theirs whatever
+    the change (their last snapshot is less than a day old)."""
     k = agency.min_group_size
-    answers, meta, waves = pulse_frames(agency.id)
+    published = previous or {}
+    answers, meta, waves = pulse_frames(agency.id, open_too=agency.interim_results)
     names = meta.drop_duplicates("construct").set_index("construct")
     constructs = pd.DataFrame({"construct": names.index, "name": names["construct_name"]})
     marks = milestones(items)
@@ -86,7 +103,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
                             list(current_bank().instruments["pulse"].constructs))
     empty = pd.DataFrame()
     if answers.empty:
-        pulses = pulse_list(agency.id, sealed_only=True)
+        pulses = pulse_list(agency.id, sealed_only=True, open_too=agency.interim_results)
         return Dashboard(k, constructs, empty, empty, pulses, empty, empty, marks, figures,
                          trained)
 
@@ -96,6 +113,8 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
     scores = scores.merge(answers.drop_duplicates("response_id")[["response_id", "unit",
                                                                   "shift"]], on="response_id")
     summary = pulse_summary(scores, waves[["wave", "date", "headcount"]])
+    summary = hold_small_changes(summary, published.get("trend"), keys=["wave", "construct"],
+                                 k=k, frozen=frozen).drop(columns="held")
     summary = suppress(summary, k=k, values=["mean", "sd", "se", "ci_low", "ci_high"])
     shown = summary.loc[~summary["withheld"]]
     trend = control_limits(shown) if len(shown) else shown.assign(
@@ -120,12 +139,14 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
             "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False))})
     glance = pd.DataFrame(glance)
 
-    pulses = pulse_list(agency.id, sealed_only=True)
+    pulses = pulse_list(agency.id, sealed_only=True, open_too=agency.interim_results)
 
     latest = pulses.loc[pulses["responses"] > 0, "wave"].iloc[-1]
     latest_scores = scores.loc[scores["wave"] == latest]
-    units = _breakdown(latest_scores, "unit", names["construct_name"], k)
-    shifts = _breakdown(latest_scores, "shift", names["construct_name"], k)
+    units = _breakdown(latest_scores, "unit", names["construct_name"], k, latest,
+                       published.get("units"), frozen)
+    shifts = _breakdown(latest_scores, "shift", names["construct_name"], k, latest,
+                        published.get("shifts"), frozen)
     return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures,
                      trained, notes)
 
