@@ -7,10 +7,10 @@ import datetime as dt
 import io
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import exports, jobs, publishing, queries, services
+from . import jobs, publishing, queries, services
 from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
@@ -39,13 +39,9 @@ def index():
 @role_required(*LEADERS)
 def export(fmt):
     """The published dashboard's tables, as the page shows them."""
-    subject = publishing.agency_subject(current_user.agency_id)
-    if fmt == "json":
-        return publishing.download(subject, current_user.agency, "dashboard.json",
-                                   "culture-dashboard.json")
-    name = exports.table_name(request.args.get("table", "trend"))
-    return publishing.download(subject, current_user.agency, f"dashboard-{name}.csv",
-                               f"culture-dashboard-{name}.csv")
+    return publishing.download_tables(publishing.agency_subject(current_user.agency_id),
+                                      current_user.agency, fmt, "dashboard",
+                                      "culture-dashboard", "trend")
 
 
 @bp.route("/pulses", methods=["GET", "POST"])

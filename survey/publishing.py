@@ -598,3 +598,14 @@ def download(subject: str, agency: Agency, name: str, filename: str):
     if row is None:
         abort(404, "Nothing is published here yet: results appear when a survey has closed.")
     return exports.download(zlib.decompress(row.body), filename, row.media_type)
+
+
+def download_tables(subject: str, agency: Agency, fmt: str, part_stem: str, filename: str,
+                    default_table: str):
+    """All of a published result's tables as its JSON, or the table named in ``?table=`` as
+    CSV (`default_table` without one)."""
+    from flask import request
+    if fmt == "json":
+        return download(subject, agency, f"{part_stem}.json", f"{filename}.json")
+    name = exports.table_name(request.args.get("table", default_table))
+    return download(subject, agency, f"{part_stem}-{name}.csv", f"{filename}-{name}.csv")

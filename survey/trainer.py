@@ -10,7 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, jsonify, redi
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from . import exports, publishing, reports, services, web
+from . import publishing, reports, services, web
 from .access import get_cohort, get_wave, role_required
 from .bank import curriculum_topics
 from .extensions import db
@@ -188,13 +188,8 @@ def report(cohort_id):
 def report_export(cohort_id, fmt):
     """The published report's tables, as the page shows them."""
     cohort = get_cohort(cohort_id)
-    stem = f"cohort-{cohort.id}-report"
-    if fmt == "json":
-        return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
-                                   "report.json", f"{stem}.json")
-    name = exports.table_name(request.args.get("table", "change"))
-    return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
-                               f"report-{name}.csv", f"{stem}-{name}.csv")
+    return publishing.download_tables(publishing.cohort_subject(cohort.id), cohort.agency, fmt,
+                                      "report", f"cohort-{cohort.id}-report", "change")
 
 
 def _comparison_from_request():
@@ -250,12 +245,8 @@ def compare_export(fmt):
     if not chosen:
         abort(404, "No class matches these choices.")
     _, subject = publishing.compare(current_user.agency_id, [c.id for c in chosen])
-    if fmt == "json":
-        return publishing.download(subject, current_user.agency, "compare.json",
-                                   "cohort-comparison.json")
-    name = exports.table_name(request.args.get("table", "changes"))
-    return publishing.download(subject, current_user.agency, f"compare-{name}.csv",
-                               f"cohort-comparison-{name}.csv")
+    return publishing.download_tables(subject, current_user.agency, fmt, "compare",
+                                      "cohort-comparison", "changes")
 
 
 #: Roles that may download response-level data (leaders see aggregates only).
