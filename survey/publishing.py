@@ -284,9 +284,24 @@ def _basis(waves: list[Wave], counts: dict[int, int]) -> dict:
             "surveys": ", ".join(w.label.lower() for w in waves) or "no survey"}
 
 
+def shown_means(cohort: Cohort) -> frozenset:
+    """(wave, construct) of every scale mean any earlier publication of the class showed."""
+    shown = set()
+    results = db.session.scalars(sa.select(PublishedResult).where(
+        PublishedResult.subject == cohort_subject(cohort.id),
+        PublishedResult.status == PublicationStatus.COMPLETE)).all()
+    waves = {w.label: w.id for w in cohort.waves}
+    for result in results:
+        body = part(result, "report.json")
+        for row in json.loads(body)["tables"]["scale_means"] if body else []:
+            if not row["withheld"] and row["wave_label"] in waves:
+                shown.add((waves[row["wave_label"]], row["construct"]))
+    return frozenset(shown)
+
+
 def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
     """Everything a cohort's published result holds, computed from its sealed waves."""
-    result = reports.cohort_report(cohort)
+    result = reports.cohort_report(cohort, shown_means(cohort))
     figures = page_charts.cohort_charts(result)
     parts = [Part("page.html", "text/html", _render(
         "trainer/_report_body.html", report=result, figures=figures,

@@ -463,3 +463,37 @@ def test_without_interim_results_an_open_pulse_shows_nothing(app, admin, setup):
     doc = json.loads(admin.get("/leadership/dashboard.json").data)
     assert doc["tables"]["trend"] == [] and doc["tables"]["units"] == []
     assert "an interim snapshot" not in admin.get("/leadership/").text
+
+
+def test_a_mean_published_earlier_is_never_the_key_to_a_later_small_group(app, admin, setup):
+    """Seven answer before training, two of them without a code; the same five answer after.
+    The before-training means are published first. When the after-training survey publishes,
+    the linked change with the after-training mean (all five linked) would give the linked
+    officers' before mean, and with the published before mean of all seven, the two others':
+    so the after-training mean goes, not the before mean that is already out."""
+    from tests.test_reports import answers_for, code_for
+    for i in range(7):
+        officer = Officer(app.test_client(), setup["pre"])
+        officer.start()
+        officer.give_code(**code_for(i)) if i < 5 else officer.give_code(skip=True)
+        officer.fields()
+        assert officer.submit(answers_for(2 + i % 3)).status_code == 302
+    publish(app, setup["pre_id"])
+    first = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    before = {r["construct"]: r for r in first["tables"]["scale_means"]}
+    assert not before["stigma"]["withheld"] and before["stigma"]["n"] == 7
+    with app.app_context():
+        services.open_wave(db.session.get(Wave, setup["post_id"]), hours=24)
+    for i in range(5):
+        take_survey(app, setup["post"], i, 1 + i % 3)
+    publish(app, setup["post_id"])
+    second = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    change = {r["construct"]: r for r in second["tables"]["change"]}
+    assert not change["stigma"]["withheld"] and change["stigma"]["n"] == 5
+    means = {(r["construct"], r["wave_label"]): r for r in second["tables"]["scale_means"]}
+    assert means[("stigma", "After training")]["withheld"]          # the new figure goes
+    assert means[("stigma", "After training")]["mean"] is None
+    assert not means[("stigma", "Before training")]["withheld"]     # what was out stays out
+    agree = [r for r in second["tables"]["item_agreement"]
+             if r["wave_label"] == "After training" and r["construct"] == "stigma"]
+    assert agree and all(r["agree_share"] is None for r in agree)

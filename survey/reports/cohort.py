@@ -118,8 +118,12 @@ def _wave_frame(cohort: Cohort, counts: pd.Series, linked: pd.Series) -> pd.Data
                                 "date", "responses", "linked", "survey_version"])
 
 
-def cohort_report(cohort: Cohort) -> CohortReport:
-    """The trainer's report for one cohort from its sealed waves, small groups withheld."""
+def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset()) -> CohortReport:
+    """The trainer's report for one cohort from its sealed waves, small groups withheld.
+
+    `shown_before` holds the (wave, construct) scale means an earlier publication of the class
+    showed: they stay known, so where a figure must go to protect a small group, a figure of a
+    newly sealed wave goes instead (see :func:`_differencing_guard`)."""
     k = cohort.agency.min_group_size
     data = cohort_frames(cohort)
     answers, items = data.answers, data.items
@@ -176,7 +180,8 @@ def cohort_report(cohort: Cohort) -> CohortReport:
     agree = agree.merge(items[["item", "text"]], on="item")
     agree["wave_label"] = agree["wave"].map(label)
     agree = suppress(agree.drop(columns="agree"), k=k, values=["agree_share"])
-    means, agree = _differencing_guard(scores, means, agree, [raw_trajectory, raw_retention], k)
+    means, agree = _differencing_guard(scores, means, agree, [raw_trajectory, raw_retention], k,
+                                       shown_before)
     dist = dist.merge(agree[["wave", "item", "withheld"]], on=["wave", "item"])
     report = CohortReport(cohort, k, waves, means, change, followup, alpha, agree, **honest,
                           item_fit=item_fit)
@@ -325,7 +330,7 @@ def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.Dat
 
 
 def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.DataFrame,
-                        pairings: list[pd.DataFrame], k: int
+                        pairings: list[pd.DataFrame], k: int, shown_before=frozenset()
                         ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Withhold a wave's all-respondent figures where they would give a small group away.
 
@@ -351,7 +356,9 @@ def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.Dat
             rest = {w: int(counts.get((w, row.construct), 0)) - n for w in (before[0], row.wave)}
             for wave, other in ((before[0], row.wave), (row.wave, before[0])):
                 if 0 < rest[wave] < k and rest[other] == 0:
-                    flagged.add((wave, row.construct))
+                    # A mean published before cannot be taken back: the other wave's goes.
+                    flagged.add((other, row.construct) if (wave, row.construct) in shown_before
+                                else (wave, row.construct))
     if not flagged:
         return means, agree
     hit = [(w, c) in flagged for w, c in zip(means["wave"], means["construct"])]
