@@ -428,6 +428,11 @@ def publish_wave(wave_id: int) -> None:
     already = wave.sealed_at is not None
     if not seal(wave_id):
         return  # not due yet (reopened, or asked for early): its own time will come
+    # The class's other surveys that are due are sealed with it: one publication, not one whose
+    # figures a second one, minutes later, must then work around.
+    for other in due_wave_ids(wave.agency_id):
+        if db.session.get(Wave, other).cohort_id == wave.cohort_id:
+            seal(other)
     subject = (cohort_subject(wave.cohort_id) if wave.cohort_id
                else agency_subject(wave.agency_id))
     done = latest(subject)

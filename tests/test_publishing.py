@@ -205,7 +205,7 @@ def test_a_failed_run_publishes_nothing_and_the_administrator_sees_why(app, admi
     for i, score in enumerate(PRE):
         take_survey(app, setup["pre"], i, score)
 
-    def broken(cohort):
+    def broken(cohort, *shown):
         raise RuntimeError("the item bank lost a scale")
     monkeypatch.setattr(reports, "cohort_report", broken)
     page = admin.get(f"/trainer/cohorts/{setup['cohort_id']}").text
