@@ -36,7 +36,7 @@ from . import exports, jobs, reports
 from .extensions import db
 from .models import (Agency, Cohort, PublicationStatus, PublishedPart, PublishedResult,
                      Wave, WaveKind, utcnow)
-from .queries import response_counts
+from .queries import cohort_frames, response_counts
 
 #: The version of the methods behind published figures; `flask results publish` after a change.
 METHOD = "2026.12"
@@ -301,7 +301,8 @@ def shown_means(cohort: Cohort) -> frozenset:
 
 def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
     """Everything a cohort's published result holds, computed from its sealed waves."""
-    result = reports.cohort_report(cohort, shown_means(cohort))
+    data = cohort_frames(cohort)  # loaded once for the report and the response files
+    result = reports.cohort_report(cohort, shown_means(cohort), data)
     figures = page_charts.cohort_charts(result)
     parts = [Part("page.html", "text/html", _render(
         "trainer/_report_body.html", report=result, figures=figures,
@@ -310,7 +311,7 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
                           minimum_group_size=result.k, sentences=result.sentences,
                           effect_size_in_sentences=reports.HEADLINE_EFFECT,
                           effect_size_why=reports.HEADLINE_WHY)
-    data = reports.response_data(cohort)
+    data = reports.response_data(cohort, data)
     notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
     parts += [
         Part("responses.csv", "text/csv", exports.to_csv(data.rows)),

@@ -24,7 +24,7 @@ from analysis.trends import pulse_summary
 
 from ..instruments import instrument_label
 from ..models import Cohort, WaveKind
-from ..queries import cohort_frames
+from ..queries import CohortData, cohort_frames
 from .common import (fixed, flags, magnitude, reliability_choice, reliable_table,
                      withhold)
 
@@ -118,14 +118,16 @@ def _wave_frame(cohort: Cohort, counts: pd.Series, linked: pd.Series) -> pd.Data
                                 "date", "responses", "linked", "survey_version"])
 
 
-def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset()) -> CohortReport:
+def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset(),
+                  data: CohortData | None = None) -> CohortReport:
     """The trainer's report for one cohort from its sealed waves, small groups withheld.
 
     `shown_before` holds the (wave, construct) scale means an earlier publication of the class
     showed: they stay known, so where a figure must go to protect a small group, a figure of a
-    newly sealed wave goes instead (see :func:`_differencing_guard`)."""
+    newly sealed wave goes instead (see :func:`_differencing_guard`). `data`: the class as
+    :func:`survey.queries.cohort_frames` loads it, when the caller has it already."""
     k = cohort.agency.min_group_size
-    data = cohort_frames(cohort)
+    data = data if data is not None else cohort_frames(cohort)
     answers, items = data.answers, data.items
     names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
     counts = answers.groupby("wave")["response_id"].nunique()

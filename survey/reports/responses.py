@@ -7,7 +7,7 @@ import pandas as pd
 
 
 from ..models import Cohort
-from ..queries import cohort_frames
+from ..queries import CohortData, cohort_frames
 
 
 WAVE_KIND_CODES = {"pre": 1, "post": 2, "followup": 3}
@@ -21,7 +21,7 @@ class ResponseData:
     value_labels: dict        # variable -> {code: label}, for SPSS
 
 
-def response_data(cohort: Cohort) -> ResponseData:
+def response_data(cohort: Cohort, data: CohortData | None = None) -> ResponseData:
     """Every answer of a cohort, one row per response, for an evaluator's own analysis.
 
     No linkage hash and no database identifier leaves: responses get export-only numbers
@@ -30,7 +30,7 @@ def response_data(cohort: Cohort) -> ResponseData:
     """
     from analysis.scoring import scale_scores as scores_of
     k = cohort.agency.min_group_size
-    data = cohort_frames(cohort)
+    data = data if data is not None else cohort_frames(cohort)
     answers, items = data.answers, data.items
     waves = {w.id: w for w in cohort.waves}
     notes = []
