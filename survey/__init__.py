@@ -31,7 +31,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import admin, auth, cli, errors, health, leadership, logs, respond, trainer, web
     logs.init_app(app)
-    web.init_app(app)
+    web.init_app(app)  # before the blueprints: it sets the converter their routes use
     errors.init_app(app)
     cli.init_app(app)
     app.register_blueprint(respond.bp)

@@ -12,6 +12,7 @@ import secrets
 from functools import cache
 
 import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from .extensions import db
@@ -47,6 +48,32 @@ def password_problem(password: str, user: StaffUser | None = None) -> str | None
         if any(len(part) >= 4 and part in folded for part in personal):
             return "Do not use your name or e-mail address in your password."
     return None
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a random password, in the same scheme as real ones, checked when there is no
+    real one to check: an unknown e-mail costs the same work as a wrong password."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
+def authenticate(email: str, password: str) -> tuple[StaffUser | None, bool]:
+    """The account with this e-mail (if any), and whether it is active and the password is
+    its own. The same hashing work is done whether or not the account exists, has a password
+    or is switched on."""
+    dummy = _dummy_hash()  # made on the process's first sign-in, whoever signs in
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
+    if user is None or not user.password_hash:
+        check_password_hash(dummy, password)
+        return user, False
+    return user, user.check_password(password) and user.active
+
+
+def end_sessions(user: StaffUser, by: StaffUser | None, reason: str) -> None:
+    """End every session of the account, on every device (committed with the audit entry)."""
+    user.end_sessions()
+    audit(user.agency_id, by, "account.sessions_ended", user.email, reason=reason)
+    db.session.commit()
 
 
 def create_staff_user(agency: Agency, *, email: str, name: str, role: Role | str,
@@ -106,6 +133,7 @@ def use_link(link: AccountLink, password: str) -> StaffUser:
         raise ValueError(problem)
     user = link.staff_user
     user.set_password(password)
+    user.end_sessions()  # a session opened with the old password ends with it
     link.used_at = utcnow()
     audit(user.agency_id, user, "account.password_set", user.email, purpose=link.purpose.value)
     db.session.commit()
@@ -143,6 +171,7 @@ def change_staff(user: StaffUser, *, role: Role, active: bool, by: StaffUser) ->
         raise ValueError("The agency needs at least one active administrator.")
     after = {"role": role.value, "active": active}
     if before != after:
+        user.end_sessions()  # a changed role or a switched-off account signs in afresh
         audit(user.agency_id, by, "account.change", user.email, before=before, after=after)
     db.session.commit()
 

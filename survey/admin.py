@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, exports, instruments, jobs, lifecycle, mail, publishing
+from . import accounts, exports, instruments, jobs, lifecycle, lockout, mail, publishing
 from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
@@ -112,6 +112,32 @@ def new_link(user_id):
     return show_link(user, accounts.issue_link(user, purpose, current_user), purpose)
 
 
+@bp.route("/staff/<int:user_id>/sessions", methods=["POST"])
+@admin_required
+def end_sessions(user_id):
+    """Sign the account out everywhere: every session of it ends at its next request."""
+    user = get_staff(user_id)
+    if ConfirmForm().validate_on_submit():
+        accounts.end_sessions(user, current_user, "ended by an administrator")
+        flash(f"{user.name} is signed out on every device.")
+    if user.id == current_user.id:
+        return redirect(url_for("auth.login"))
+    return redirect(url_for(".staff", user_id=user.id))
+
+
+@bp.route("/staff/<int:user_id>/unlock", methods=["POST"])
+@admin_required
+def unlock(user_id):
+    """Clear the failed sign-ins counted against the account, so it can sign in again."""
+    user = get_staff(user_id)
+    if ConfirmForm().validate_on_submit():
+        lockout.clear_account(user.email)
+        audit(user.agency_id, current_user, "account.unlock", user.email)
+        db.session.commit()
+        flash(f"{user.name} can sign in again.")
+    return redirect(url_for(".staff", user_id=user.id))
+
+
 # --- Settings -------------------------------------------------------------------------------------
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -155,6 +181,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     agency.min_comment_group_size = form.min_comment_group_size.data
     agency.ask_linkage = form.ask_linkage.data
     agency.interim_results = form.interim_results.data
+    agency.trainers_read_all_reports = form.trainers_read_all_reports.data
     agency.shifts = form.shift_names
     agency.pulse_cadence = Cadence(form.pulse_cadence.data)
     agency.headcount = form.headcount.data
@@ -176,6 +203,7 @@ def _settings_of(agency: Agency) -> dict:
     return {"min_group_size": agency.min_group_size,
             "min_comment_group_size": agency.min_comment_group_size,
             "ask_linkage": agency.ask_linkage, "interim_results": agency.interim_results,
+            "trainers_read_all_reports": agency.trainers_read_all_reports,
             "units": sorted(u.name for u in agency.units),
             "shifts": list(agency.shifts or []), "pulse_cadence": agency.pulse_cadence.value,
             "headcount": agency.headcount, "retention_months": agency.retention_months}

@@ -3,16 +3,17 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
-from flask import (Blueprint, current_app, flash, redirect, render_template, request,
-                   url_for)
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
-from . import accounts
-from .extensions import db, limiter
+from . import accounts, lockout
+from .errors import render_error
+from .extensions import db
 from .services import audit
 from .forms import ConfirmForm, LoginForm, SetPasswordForm
-from .models import Role, StaffUser
+from .models import Role
+from .web import start_staff_session
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
@@ -32,37 +33,45 @@ def safe_next(target: str | None) -> str | None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT"], methods=["POST"],
-               deduct_when=lambda response: response.status_code != 302,
-               error_message="Too many failed sign-ins from this network. Wait a minute, then "
-                             "try again.")
 def login():
     """Sign in with e-mail and password."""
     if current_user.is_authenticated:
         return redirect(url_for(HOME[current_user.role]))
     form = LoginForm()
     if form.validate_on_submit():
-        user = db.session.scalar(sa.select(StaffUser).where(
-            StaffUser.email == form.email.data.strip().lower()))
-        if user is None or not user.check_password(form.password.data) or not user.active:
+        email = form.email.data.strip().lower()
+        counters = lockout.buckets(email)
+        if lockout.blocked(counters):
+            return render_error(TooManyRequests(
+                "Too many failed sign-ins for this account from here. Wait a while and try "
+                "again, or ask an administrator to unlock the account."))
+        user, ok = accounts.authenticate(email, form.password.data)
+        if not ok:
+            lockout.failed(counters)
             form.password.errors.append("That e-mail and password do not match an active account.")
             if user is not None:
                 audit(user.agency_id, user, "auth.login_failed", user.email)
                 db.session.commit()
         else:
             login_user(user)
+            start_staff_session()
             audit(user.agency_id, user, "auth.login", user.email)
             db.session.commit()
-            return redirect(safe_next(request.args.get("next")) or url_for(HOME[user.role]))
+            response = redirect(safe_next(request.args.get("next")) or url_for(HOME[user.role]))
+            lockout.remember_device(response, email)
+            return response
     return render_template("auth/login.html", form=form)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Sign out."""
+    """Sign out: every session of the account ends, on every device."""
     if ConfirmForm().validate_on_submit():
+        if current_user.is_authenticated:
+            accounts.end_sessions(current_user._get_current_object(), current_user,
+                                  "signed out")
         logout_user()
-        flash("You are signed out.")
+        flash("You are signed out, on this device and every other.")
     return redirect(url_for("auth.login"))
 
 
@@ -81,6 +90,7 @@ def welcome(token):
             user = accounts.use_link(link, form.password.data)
             logout_user()
             login_user(user)
+            start_staff_session()
             flash("Your password is set and you are signed in.")
             return redirect(url_for(HOME[user.role]))
     return render_template("auth/welcome.html", form=form, user=link.staff_user,

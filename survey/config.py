@@ -79,8 +79,12 @@ class Config:
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_SWALLOW_ERRORS = True  # Redis down: serve officers without limits, never fail
     RATELIMIT_HEADERS_ENABLED = False
-    #: Failed sign-ins per client, and failed join codes (typed or in a link) per client.
+    #: Failed sign-ins (survey/lockout.py): from a browser the account has signed in from
+    #: before, per browser; from any other, per address (all accounts) and per account (all
+    #: addresses). Then failed join codes (typed or in a link) per client.
+    LOGIN_DEVICE_LIMIT = "10 per minute;50 per day"
     LOGIN_LIMIT = "10 per minute;100 per day"
+    LOGIN_ACCOUNT_LIMIT = "20 per hour;50 per day"
     JOIN_LIMIT = "20 per minute;200 per day"
 
     #: Minutes after a wave closes during which a survey already started is still accepted.

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import BadRequest, HTTPException
 
 from .extensions import db
 
@@ -27,5 +28,13 @@ def render_error(error: HTTPException):
                            message=error.description), code
 
 
+def form_expired(error: CSRFError):
+    """A staff form without a valid token (expired, from another site, cookies blocked)."""
+    return render_error(BadRequest(
+        "This form had expired or did not come from this site, so nothing was saved. Go back, "
+        "reload the page and try again."))
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(CSRFError, form_expired)

@@ -1,32 +1,40 @@
 """Tables out as CSV and JSON: the same numbers the pages show, safe to open in a spreadsheet."""
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
+import re
 
 import numpy as np
 import pandas as pd
 from flask import Response, abort, request
 
-#: A cell a spreadsheet would run as a formula starts with one of these.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A cell a spreadsheet would run as a formula starts with one of these (after any spaces)...
+FORMULA_STARTS = "=+-@\t\r"
+#: ...and a spreadsheet that splits a line on ``;``, ``,`` or tab (whatever its locale, or a
+#: user's import choice) starts a cell after each of them, or after a line break.
+_FORMULA = re.compile(rf"(^|[;,\t\r\n])([ ]*)(?=[{re.escape(FORMULA_STARTS)}])")
 
 
 def neutralise(value):
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe (OWASP)."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Text that a spreadsheet could read as a formula, at its start or after a separator,
+    gets an apostrophe there (OWASP's CSV injection advice), so it stays text."""
+    if isinstance(value, str):
+        return _FORMULA.sub(lambda m: f"{m.group(1)}{m.group(2)}'", value)
     return value
 
 
 def to_csv(table: pd.DataFrame) -> str:
+    """Every field quoted, and text neutralised (`neutralise`): no cell is a formula, whichever
+    separator the spreadsheet splits on."""
     safe = table.copy()
     for column in safe.columns:
         if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
             safe[column] = safe[column].map(neutralise)
     buffer = io.StringIO()
-    safe.to_csv(buffer, index=False)
+    safe.to_csv(buffer, index=False, quoting=csv.QUOTE_ALL)
     return buffer.getvalue()
 
 

@@ -32,6 +32,10 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 login_manager.login_view = "auth.login"
 login_manager.login_message = "Please sign in to see that page."
+#: "basic" protection only marks a session not fresh when the address or browser changes, which
+#: nothing here uses, and would write that mark into every officer's cookie (the user is looked
+#: up on every page). Sessions end by their version instead (StaffUser.get_id).
+login_manager.session_protection = None
 csrf = CSRFProtect()
 compress = Compress()
 

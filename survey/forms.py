@@ -13,13 +13,59 @@ from wtforms import (BooleanField, DateField, EmailField, IntegerField, Password
                      SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField,
                      widgets)
 from wtforms import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (InputRequired, Length, NumberRange, Optional, StopValidation,
+                                ValidationError)
 
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
 from .services import FOLLOWUP_DAYS
 
 MISSING_ANSWER = "Choose an answer for this statement."
+
+#: Dates staff may give: a training, a pulse, a tracker step, a month of figures.
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+#: Counts staff may give (PostgreSQL's integer holds them; nothing real comes near).
+MAX_COUNT = 1_000_000
+#: Control characters no typed text holds (NUL breaks PostgreSQL); tab and newlines are fine.
+CONTROL = frozenset(chr(c) for c in (*range(0x20), 0x7F)) - {"\t", "\n", "\r"}
+
+
+def strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class DateBound:
+    """A date a person could mean: between EARLIEST and LATEST."""
+
+    def __call__(self, form, field):
+        if field.data is not None and not EARLIEST <= field.data <= LATEST:
+            raise ValidationError(f"Give a date between {EARLIEST.year} and {LATEST.year}.")
+
+
+class NotBlank:
+    """Required, and more than spaces (use with the `strip` filter)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form, field):
+        if not field.data:
+            field.errors[:] = []
+            raise StopValidation(self.message)
+
+
+class Form(FlaskForm):
+    """Every staff form: no text field may hold a control character."""
+
+    def validate(self, extra_validators=None):
+        valid = super().validate(extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            if any(isinstance(v, str) and not CONTROL.isdisjoint(v) for v in values):
+                field.errors = [*field.errors, "Remove the control characters from this text."]
+                valid = False
+        return valid
 
 
 class JoinForm(FlaskForm):
@@ -125,7 +171,7 @@ def check_posted(items: list[SurveyItem], formdata: MultiDict, extra=()) -> dict
     return answers
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField("E-mail", validators=[InputRequired(), Length(max=254)],
                        render_kw={"autocomplete": "username"})
     password = PasswordField("Password", validators=[InputRequired(), Length(max=200)],
@@ -137,15 +183,18 @@ class CheckboxListField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class CohortForm(FlaskForm):
-    name = StringField("Class name", validators=[InputRequired("Give the class a name."),
-                                                 Length(max=200)],
+class CohortForm(Form):
+    name = StringField("Class name", filters=[strip],
+                       validators=[NotBlank("Give the class a name."), Length(max=200)],
                        description="For example: Deflection basics, night shift")
     held_on = DateField("Date of the training", default=dt.date.today,
-                        validators=[InputRequired("Give the date of the training.")])
+                        validators=[InputRequired("Give the date of the training."), DateBound()])
     trainer_id = SelectField("Trainer", coerce=int)
+    co_trainer_ids = CheckboxListField("Co-trainers", coerce=int,
+                                       description="They may change, open, close and export "
+                                                   "this class, as its trainer may.")
     unit_id = SelectField("Unit", coerce=int, validators=[Optional()])
-    location = StringField("Location", validators=[Optional(), Length(max=200)])
+    location = StringField("Location", filters=[strip], validators=[Optional(), Length(max=200)])
     topics = CheckboxListField("Topics the training covers")
     followups = CheckboxListField("Follow-up surveys", coerce=int,
                                   default=list(FOLLOWUP_DAYS),
@@ -156,6 +205,7 @@ class CohortForm(FlaskForm):
     def __init__(self, *args, units=(), trainers=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.trainer_id.choices = [SelectChoice(str(t.id), t.name) for t in trainers]
+        self.co_trainer_ids.choices = [SelectChoice(str(t.id), t.name) for t in trainers]
         self.followups.choices = [SelectChoice(str(d), f"{d} days after")
                                   for d in FOLLOWUP_DAYS]
         self.unit_id.choices = [SelectChoice("0", "No particular unit")] + [
@@ -164,13 +214,13 @@ class CohortForm(FlaskForm):
                                for t in curriculum_topics().values()]
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A bare form for POST-only buttons (open, close, sign out): CSRF and nothing else."""
 
 
-class PulseForm(FlaskForm):
+class PulseForm(Form):
     opens_on = DateField("Opens on", default=dt.date.today,
-                         validators=[InputRequired("Give the day the pulse opens.")])
+                         validators=[InputRequired("Give the day the pulse opens."), DateBound()])
     days_open = IntegerField("Days open", default=14, validators=[
         InputRequired("Say how many days the pulse stays open."),
         NumberRange(1, 60, "Between 1 and 60 days.")])
@@ -179,13 +229,13 @@ class PulseForm(FlaskForm):
         description="For the participation rate. Leave blank to use the agency's sworn strength.")
 
 
-class TrackerForm(FlaskForm):
+class TrackerForm(Form):
     status = SelectField("Status", choices=[SelectChoice("not_started", "Not started"),
                                             SelectChoice("in_progress", "In progress"),
                                             SelectChoice("done", "Done")])
-    done_on = DateField("Date", validators=[Optional()],
+    done_on = DateField("Date", validators=[Optional(), DateBound()],
                         description="When it was done: drawn as a marker on the trends.")
-    owner = StringField("Owner", validators=[Optional(), Length(max=120)])
+    owner = StringField("Owner", filters=[strip], validators=[Optional(), Length(max=120)])
     notes = TextAreaField("Notes (staff only)", validators=[Optional(), Length(max=4000)])
     shared_note = TextAreaField("What officers are told", validators=[Optional(),
                                                                       Length(max=1000)],
@@ -201,16 +251,18 @@ class TrackerForm(FlaskForm):
         return valid
 
 
-class FiguresForm(FlaskForm):
-    month = DateField("Month", format="%Y-%m", validators=[InputRequired("Pick the month.")],
+class FiguresForm(Form):
+    month = DateField("Month", format="%Y-%m",
+                      validators=[InputRequired("Pick the month."), DateBound()],
                       render_kw={"type": "month"})
-    referrals = IntegerField("Referrals", validators=[Optional(), NumberRange(0)])
-    deflections = IntegerField("Deflections", validators=[Optional(), NumberRange(0)])
-    contacts = IntegerField("Contacts", validators=[Optional(), NumberRange(0)])
-    arrests_avoided = IntegerField("Arrests avoided", validators=[Optional(), NumberRange(0)])
+    referrals = IntegerField("Referrals", validators=[Optional(), NumberRange(0, MAX_COUNT)])
+    deflections = IntegerField("Deflections", validators=[Optional(), NumberRange(0, MAX_COUNT)])
+    contacts = IntegerField("Contacts", validators=[Optional(), NumberRange(0, MAX_COUNT)])
+    arrests_avoided = IntegerField("Arrests avoided",
+                                   validators=[Optional(), NumberRange(0, MAX_COUNT)])
 
 
-class FiguresUploadForm(FlaskForm):
+class FiguresUploadForm(Form):
     file = FileField("CSV file", validators=[FileRequired("Choose a CSV file.")],
                      description="Columns: month (YYYY-MM), referrals, deflections, contacts, "
                                  "arrests_avoided. Empty cells are skipped.")
@@ -224,9 +276,9 @@ ROLE_CHOICES = [SelectChoice("trainer", "Trainer: runs classes and reads their r
                                       "settings")]
 
 
-class InviteForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Give the person's name."),
-                                           Length(max=120)])
+class InviteForm(Form):
+    name = StringField("Name", filters=[strip],
+                       validators=[NotBlank("Give the person's name."), Length(max=120)])
     email = EmailField("E-mail", validators=[InputRequired("Give the e-mail they sign in with."),
                                              Length(max=254)],
                        description="Used only to sign in. No e-mail is sent: you hand over the "
@@ -239,12 +291,12 @@ class InviteForm(FlaskForm):
             raise ValidationError("That does not look like an e-mail address.")
 
 
-class StaffForm(FlaskForm):
+class StaffForm(Form):
     role = RadioField("Role", choices=ROLE_CHOICES, validators=[InputRequired("Pick a role.")])
     active = BooleanField("Account can sign in")
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     password = PasswordField("New password", validators=[
         InputRequired("Choose a password."), Length(max=200)],
         description="At least 12 characters. A short sentence is strong and easy to remember.",
@@ -262,7 +314,7 @@ def _lines(text: str | None) -> list[str]:
     return list(dict.fromkeys(line.strip() for line in (text or "").splitlines() if line.strip()))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(Form):
     min_group_size = IntegerField("Smallest group shown", validators=[
         InputRequired("Give the smallest group size."),
         NumberRange(3, 50, "Between 3 and 50 officers: below 3, answers can be worked out.")],
@@ -278,6 +330,10 @@ class SettingsForm(FlaskForm):
         description="At most once a day, and only figures that at least the smallest group of "
                     "officers have added to since the last snapshot; the rest keep their "
                     "previous values. Off: a pulse's results appear when it closes.")
+    trainers_read_all_reports = BooleanField(
+        "Trainers may read the reports of classes they do not teach",
+        description="Changing, opening, closing and exporting a class stay with its own "
+                    "trainers and administrators either way.")
     units = TextAreaField("Units officers may pick on a pulse", validators=[Length(max=4000)],
                           description="One per line. A unit with fewer officers answering than "
                                       "the smallest group is never shown on its own.")
@@ -313,15 +369,15 @@ class SettingsForm(FlaskForm):
         return _lines(self.shifts.data)
 
 
-class InstrumentForm(FlaskForm):
+class InstrumentForm(Form):
     constructs = CheckboxListField("Scales in this survey",
                                    validators=[InputRequired("Pick at least one scale.")])
     local_items = CheckboxListField("Your own statements", coerce=int)
 
 
-class LocalItemForm(FlaskForm):
-    text = TextAreaField("Statement", validators=[
-        InputRequired("Write the statement officers will read."), Length(max=400)],
+class LocalItemForm(Form):
+    text = TextAreaField("Statement", filters=[strip], validators=[
+        NotBlank("Write the statement officers will read."), Length(max=400)],
         description="One statement officers agree or disagree with. Keep it short and neutral.")
     construct = SelectField("Scale it belongs to")
     reverse_keyed = BooleanField("Agreeing means less of the scale (reverse-keyed)")
@@ -331,14 +387,14 @@ class LocalItemForm(FlaskForm):
                             default="training")
 
 
-class AgencyForm(FlaskForm):
-    name = StringField("Agency name", validators=[InputRequired("Name the agency."),
-                                                  Length(max=200)])
+class AgencyForm(Form):
+    name = StringField("Agency name", filters=[strip],
+                       validators=[NotBlank("Name the agency."), Length(max=200)])
     timezone = StringField("Time zone", default="America/Chicago",
                            validators=[InputRequired("Give a time zone."), Length(max=64)],
                            description="For example America/New_York: survey dates follow it.")
-    admin_name = StringField("First administrator's name", validators=[
-        InputRequired("Give the administrator's name."), Length(max=120)])
+    admin_name = StringField("First administrator's name", filters=[strip], validators=[
+        NotBlank("Give the administrator's name."), Length(max=120)])
     admin_email = EmailField("First administrator's e-mail", validators=[
         InputRequired("Give the administrator's e-mail."), Length(max=254)])
 

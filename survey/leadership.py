@@ -13,8 +13,8 @@ from flask_login import current_user
 from . import jobs, publishing, queries, services
 from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
-from .forms import FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
 from .extensions import db
+from .forms import MAX_COUNT, FiguresForm, FiguresUploadForm, PulseForm, TrackerForm
 from .models import Role, Wave, WaveKind
 
 bp = Blueprint("leadership", __name__, url_prefix="/leadership")
@@ -151,7 +151,7 @@ def parse_figures_csv(text: str) -> list[tuple[dt.date, str, int]]:
             cell = (record.get(measure) or "").strip()
             if not cell:
                 continue
-            if not cell.isdigit():
+            if not (cell.isascii() and cell.isdigit()) or int(cell) > MAX_COUNT:
                 raise ValueError(f"row {number}: {measure} must be a whole number, not {cell!r}")
             rows.append((month, measure, int(cell)))
     return rows

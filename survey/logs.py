@@ -18,7 +18,7 @@ import logging
 import re
 import sys
 
-from flask import Flask, request
+from flask import Flask, has_request_context, request
 
 RESPONDENT_PREFIXES = ("/s/", "/join", "/privacy", "/results/", "/static/", "/favicon")
 _REQUEST_LINE = re.compile(r"^[A-Z]+ (\S+)")
@@ -121,7 +121,18 @@ def _remember_route() -> None:
         request.environ[ROUTE_KEY] = request.url_rule.rule
 
 
+class RespondentRequestFilter(logging.Filter):
+    """For libraries that log about a request (Flask-WTF's "The CSRF token is missing."): no
+    line at all while serving a respondent's page."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (has_request_context() and is_respondent_path(request.path))
+
+
 def init_app(app: Flask) -> None:
+    csrf_logger = logging.getLogger("flask_wtf.csrf")
+    if not any(isinstance(f, RespondentRequestFilter) for f in csrf_logger.filters):
+        csrf_logger.addFilter(RespondentRequestFilter())
     logger = logging.getLogger("werkzeug")
     if not any(isinstance(f, RespondentFilter) for f in logger.filters):
         logger.addFilter(RespondentFilter())

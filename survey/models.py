@@ -108,6 +108,10 @@ class Agency(db.Model):
                                                default=lambda: secrets.token_urlsafe(16))
     #: Per-agency salt of the linkage hashes; the key itself (LINKAGE_SECRET) is not stored.
     linkage_salt: Mapped[str] = mapped_column(sa.String(64), default=lambda: secrets.token_hex(16))
+    #: May a trainer read the reports of classes they do not teach? (Editing, closing, deleting
+    #: and exporting response-level data stay with the class's own trainers and administrators.)
+    trainers_read_all_reports: Mapped[bool] = mapped_column(default=True,
+                                                            server_default=sa.true())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")
@@ -145,9 +149,21 @@ class StaffUser(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     #: May create agencies (the hosting organisation's administrators); role must be admin.
     platform_admin: Mapped[bool] = mapped_column(default=False)
+    #: Part of every session's user id (`get_id`): raising it ends every session of the account
+    #: at once (sign-out, a new password, a role change, switching the account off).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     agency: Mapped[Agency] = relationship(back_populates="staff")
+
+    def get_id(self) -> str:
+        """The id a session keeps: the account's id and its session version (Flask-Login's
+        "alternative token"), so a session made before the version changed loads no user."""
+        return f"{self.id}:{self.session_version}"
+
+    def end_sessions(self) -> None:
+        """Every session of this account stops working at its next request."""
+        self.session_version = (self.session_version or 1) + 1
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -226,6 +242,15 @@ class InstrumentItem(db.Model):
     item: Mapped[Item] = relationship()
 
 
+cohort_trainer = sa.Table(
+    "cohort_trainer", db.metadata,
+    sa.Column("cohort_id", sa.ForeignKey("cohort.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("staff_user_id", sa.ForeignKey("staff_user.id", ondelete="CASCADE"),
+              primary_key=True, index=True),
+)
+"""Co-trainers of a class: they manage it as its trainer does."""
+
+
 class Cohort(db.Model):
     """A training class."""
 
@@ -240,6 +265,8 @@ class Cohort(db.Model):
 
     agency: Mapped[Agency] = relationship(back_populates="cohorts")
     trainer: Mapped[Optional[StaffUser]] = relationship()
+    co_trainers: Mapped[list[StaffUser]] = relationship(secondary=cohort_trainer,
+                                                        order_by="StaffUser.name")
     unit: Mapped[Optional[Unit]] = relationship()
     topics: Mapped[list[CohortTopic]] = relationship(
         back_populates="cohort", cascade="all, delete-orphan", order_by="CohortTopic.topic")

@@ -136,11 +136,11 @@ def add_followups(cohort: Cohort, days: list[int]) -> None:
 def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: StaffUser | None,
                   unit: Unit | None = None, location: str = "",
                   topics: list[str] = (), followups: list[int] = (),
-                  by: StaffUser | None = None) -> Cohort:
+                  by: StaffUser | None = None, co_trainers: list[StaffUser] = ()) -> Cohort:
     """A training class with its pre and post waves (not yet open) and any follow-ups."""
     instrument = agency_instrument(agency, "training")
     cohort = Cohort(agency=agency, name=name.strip(), held_on=held_on, trainer=trainer,
-                    unit=unit, location=location.strip(),
+                    unit=unit, location=location.strip(), co_trainers=list(co_trainers),
                     topics=[CohortTopic(topic=t) for t in dict.fromkeys(topics)])
     db.session.add(cohort)
     for kind in (WaveKind.PRE, WaveKind.POST):
@@ -155,7 +155,8 @@ def create_cohort(agency: Agency, *, name: str, held_on: dt.date, trainer: Staff
 
 def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, trainer: StaffUser | None,
                   unit: Unit | None, location: str, topics: list[str],
-                  followups: list[int], by: StaffUser | None = None) -> None:
+                  followups: list[int], by: StaffUser | None = None,
+                  co_trainers: list[StaffUser] | None = None) -> None:
     """Change a cohort's details; follow-ups not yet open move with a new training date."""
     audit(cohort.agency_id, by, "cohort.update", f"cohort {cohort.id}",
           before={"name": cohort.name, "held_on": cohort.held_on.isoformat(),
@@ -163,6 +164,8 @@ def update_cohort(cohort: Cohort, *, name: str, held_on: dt.date, trainer: Staff
           after={"name": name.strip(), "held_on": held_on.isoformat(), "topics": list(topics)})
     cohort.name, cohort.unit, cohort.location = name.strip(), unit, location.strip()
     cohort.trainer = trainer
+    if co_trainers is not None:
+        cohort.co_trainers = list(co_trainers)
     cohort.topics = [CohortTopic(topic=t) for t in dict.fromkeys(topics)]
     if held_on != cohort.held_on:
         cohort.held_on = held_on

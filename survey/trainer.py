@@ -11,7 +11,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from . import publishing, reports, services, web
-from .access import get_cohort, get_wave, role_required
+from .access import (can_manage, get_cohort, get_wave, manages_class, readable_cohorts,
+                     reads_class, role_required)
 from .bank import curriculum_topics
 from .extensions import db
 from .forms import CohortForm, ConfirmForm
@@ -36,7 +37,7 @@ def survey_url(wave: Wave) -> str:
 def index():
     """The agency's cohorts, newest first, with their waves and response counts."""
     cohorts = db.session.scalars(
-        sa.select(Cohort).where(Cohort.agency_id == current_user.agency_id)
+        sa.select(Cohort).where(Cohort.agency_id == current_user.agency_id, readable_cohorts())
         .options(selectinload(Cohort.waves), selectinload(Cohort.trainer))
         .order_by(Cohort.held_on.desc(), Cohort.id.desc())).all()
     counts = response_counts([w.id for c in cohorts for w in c.waves])
@@ -69,7 +70,8 @@ def new_cohort():
             current_user.agency, name=form.name.data, held_on=form.held_on.data,
             trainer=_picked(trainers, form.trainer_id.data),
             unit=_picked(units, form.unit_id.data), location=form.location.data or "",
-            topics=form.topics.data, followups=form.followups.data, by=current_user)
+            topics=form.topics.data, followups=form.followups.data, by=current_user,
+            co_trainers=[t for t in trainers if t.id in form.co_trainer_ids.data])
         if form.open_pre.data:
             services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"],
                                by=current_user)
@@ -80,19 +82,22 @@ def new_cohort():
 
 @bp.route("/cohorts/<int:cohort_id>/edit", methods=["GET", "POST"])
 @role_required(*MANAGERS)
+@manages_class
 def edit_cohort(cohort_id):
     """Change a cohort's details, or add follow-ups."""
     cohort = get_cohort(cohort_id)
     units, trainers = _agency_choices()
     form = CohortForm(units=units, trainers=trainers, obj=cohort, unit_id=cohort.unit_id or 0,
-                      topics=cohort.topic_codes,
+                      topics=cohort.topic_codes, co_trainer_ids=[t.id for t in cohort.co_trainers],
                       followups=[w.followup_days for w in cohort.waves if w.followup_days])
     if form.validate_on_submit():
         services.update_cohort(cohort, name=form.name.data, held_on=form.held_on.data,
                                trainer=_picked(trainers, form.trainer_id.data),
                                unit=_picked(units, form.unit_id.data),
                                location=form.location.data or "", topics=form.topics.data,
-                               followups=form.followups.data, by=current_user)
+                               followups=form.followups.data, by=current_user,
+                               co_trainers=[t for t in trainers
+                                            if t.id in form.co_trainer_ids.data])
         flash("Class updated.")
         return redirect(url_for(".cohort", cohort_id=cohort.id))
     return render_template("trainer/new_cohort.html", form=form, cohort=cohort)
@@ -100,6 +105,7 @@ def edit_cohort(cohort_id):
 
 @bp.route("/cohorts/<int:cohort_id>")
 @role_required(*STAFF)
+@reads_class
 def cohort(cohort_id):
     """One cohort: its topics, waves, join codes and counts."""
     cohort = get_cohort(cohort_id)
@@ -107,11 +113,12 @@ def cohort(cohort_id):
     topics = curriculum_topics()
     return render_template("trainer/cohort.html", cohort=cohort, counts=counts,
                            topics=[topics[t].label for t in cohort.topic_codes if t in topics],
-                           form=ConfirmForm(), can_manage=current_user.role in MANAGERS)
+                           form=ConfirmForm(), can_manage=can_manage(cohort))
 
 
 @bp.route("/waves/<int:wave_id>/open", methods=["POST"])
 @role_required(*MANAGERS)
+@manages_class
 def open_wave(wave_id):
     """Open a wave now."""
     wave = get_wave(wave_id)
@@ -127,6 +134,7 @@ def open_wave(wave_id):
 
 @bp.route("/waves/<int:wave_id>/close", methods=["POST"])
 @role_required(*MANAGERS)
+@manages_class
 def close_wave(wave_id):
     """Close a wave now."""
     wave = get_wave(wave_id)
@@ -144,6 +152,7 @@ def close_wave(wave_id):
 
 @bp.route("/waves/<int:wave_id>/room")
 @role_required(*STAFF)
+@reads_class
 def room(wave_id):
     """The page for the projector: a large QR code, the join code, the count of answers."""
     wave = get_wave(wave_id)
@@ -155,6 +164,7 @@ def room(wave_id):
 
 @bp.route("/waves/<int:wave_id>/qr.svg")
 @role_required(*STAFF)
+@reads_class
 def qr_svg(wave_id):
     """The QR code alone, as an SVG file to print or paste into slides."""
     wave = get_wave(wave_id)
@@ -165,6 +175,7 @@ def qr_svg(wave_id):
 
 @bp.route("/waves/<int:wave_id>/count.json")
 @role_required(*STAFF)
+@reads_class
 def count(wave_id):
     """The live count the room page polls."""
     wave = get_wave(wave_id)
@@ -175,6 +186,7 @@ def count(wave_id):
 
 @bp.route("/cohorts/<int:cohort_id>/report")
 @role_required(*STAFF)
+@reads_class
 def report(cohort_id):
     """The cohort report as published when its surveys closed; open surveys show counts only."""
     cohort = get_cohort(cohort_id)
@@ -185,6 +197,7 @@ def report(cohort_id):
 
 @bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
 @role_required(*STAFF)
+@reads_class
 def report_export(cohort_id, fmt):
     """The published report's tables, as the page shows them."""
     cohort = get_cohort(cohort_id)
@@ -195,7 +208,7 @@ def report_export(cohort_id, fmt):
 def _comparison_from_request():
     """The cohorts the compare page's filters pick, and the filters as given."""
     all_cohorts = db.session.scalars(
-        sa.select(Cohort).where(Cohort.agency_id == current_user.agency_id)
+        sa.select(Cohort).where(Cohort.agency_id == current_user.agency_id, readable_cohorts())
         .options(selectinload(Cohort.trainer), selectinload(Cohort.topics))
         .order_by(Cohort.held_on, Cohort.id)).all()
     args = request.args
@@ -255,6 +268,7 @@ EXPORTERS = (Role.ADMIN, Role.TRAINER)
 
 @bp.route("/cohorts/<int:cohort_id>/responses.<any(csv, xlsx, sav):fmt>")
 @role_required(*EXPORTERS)
+@manages_class
 def responses_export(cohort_id, fmt):
     """Response-level data for evaluators, as published when the surveys closed: no linkage
     hashes, small waves left out, nothing from a survey still open."""
@@ -269,6 +283,7 @@ def responses_export(cohort_id, fmt):
 
 @bp.route("/cohorts/<int:cohort_id>/codebook.csv")
 @role_required(*EXPORTERS)
+@manages_class
 def codebook(cohort_id):
     """What each column of the response-level files means."""
     cohort = get_cohort(cohort_id)

@@ -1,12 +1,17 @@
-"""What every page shares: security headers, template helpers, the staff user loader."""
+"""What every page shares: security headers, template helpers, the staff user loader, the
+session cookie's signing and the bound on ids in addresses."""
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import os
+import time
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, request, session
+from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.routing import IntegerConverter
 
 from . import joincode
 from .extensions import db, login_manager
@@ -108,12 +113,77 @@ def local_time(value: dt.datetime | None, tz: str, fmt: str = "%-d %B %Y, %H:%M"
     return value.astimezone(ZoneInfo(tz)).strftime(fmt)
 
 
+#: The largest id a URL may name: PostgreSQL's integer; a larger one is a page that cannot exist.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a positive id that fits the database's integer, else 404."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+class UntimedSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie session without the time of signing in the cookie.
+
+    Flask's serializer stamps every cookie with the second it was written: on an officer's
+    phone, the second Send was pressed. This one signs the same way with no time. Staff sessions
+    keep their own bound instead (``STAFF_SESSION_KEY``, checked by the user loader)."""
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeSerializer | None:
+        if not app.secret_key:
+            return None
+        keys = [*(app.config.get("SECRET_KEY_FALLBACKS") or []), app.secret_key]
+        return URLSafeSerializer(keys, salt=self.salt, serializer=self.serializer,
+                                 signer_kwargs={"key_derivation": self.key_derivation,
+                                                "digest_method": self.digest_method})
+
+    def open_session(self, app: Flask, request):
+        serializer = self.get_signing_serializer(app)
+        if serializer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            return self.session_class(serializer.loads(value))
+        except BadSignature:
+            return self.session_class()
+
+
+#: When a staff member signed in (seconds): a staff session ends after the session lifetime.
+STAFF_SESSION_KEY = "_signed_in"
+
+
+def start_staff_session() -> None:
+    session[STAFF_SESSION_KEY] = int(time.time())
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> StaffUser | None:
-    return db.session.get(StaffUser, int(user_id)) if user_id.isdigit() else None
+    """The account a session names, only while its session version is the account's current
+    one (so sign-out, a new password or a role change end every copy of the cookie) and the
+    session is younger than the session lifetime."""
+    ident, _, version = user_id.partition(":")
+    if not (ident.isascii() and ident.isdigit() and version.isascii() and version.isdigit()):
+        return None
+    if not 0 < int(ident) <= MAX_ID:
+        return None
+    started = session.get(STAFF_SESSION_KEY)
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    if not isinstance(started, int) or time.time() - started > lifetime:
+        return None
+    user = db.session.get(StaffUser, int(ident))
+    if user is None or str(user.session_version) != version:
+        return None
+    return user
 
 
 def init_app(app: Flask) -> None:
+    """Before the blueprints are registered: their routes' ``int`` converter is `IdConverter`."""
+    app.url_map.converters["int"] = IdConverter
+    app.session_interface = UntimedSessionInterface()
     app.after_request(security_headers)
     app.after_request(static_caching)
     app.url_defaults(static_address)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from survey import accounts, instruments, services
 from survey.extensions import db
-from survey.models import Role, Unit
+from survey.models import Agency, Role, Unit
 from tests.conftest import PASSWORD, csrf_token, make_agency, make_cohort, make_staff
 
 SECRETS = ("Bravo Secret Class", "Bravo HQ", "bravo-secret-note", "Bravo-Unit",
@@ -158,12 +158,25 @@ def test_no_route_leaks_or_changes_another_agencys_data(app, two_agencies):
 
 
 def test_every_staff_page_answers_its_own_agency(app, two_agencies):
-    """The walk above is only meaningful if the same routes work for the right agency."""
+    """The walk above is only meaningful if the same routes work for the right agency: each
+    page shows Alpha's own rows (the navigation names the agency on every page, so the agency's
+    name alone proves nothing)."""
+    with app.app_context():
+        alpha = db.session.scalars(sa.select(Agency).where(Agency.name == "Alpha PD")).one()
+        pulse = services.start_pulse(alpha, None, opens_on=dt.date(2026, 11, 1))
+        item = services.tracker_items(alpha)["le_policy"]
+        services.update_tracker_item(item, None, status="in_progress", done_on=None,
+                                     owner="Alpha owner", notes="alpha-own-note", shared_note="")
+        services.save_program_figures(alpha, None, [(dt.date(2026, 10, 1), "referrals", 4321)])
+        code = pulse.join_code
     client = session_for(app, Role.ADMIN, two_agencies["users"])
-    for path in ("/trainer/", "/trainer/compare", "/leadership/", "/leadership/pulses",
-                 "/leadership/tracker", "/leadership/figures", "/leadership/tracker/le_policy"):
+    expected = {"/trainer/": "Alpha class", "/trainer/compare": "Alpha class",
+                "/leadership/pulses": f"{code[:3]} {code[3:]}", "/leadership/tracker": "Alpha owner",
+                "/leadership/tracker/le_policy": "alpha-own-note", "/leadership/figures": "4321"}
+    for path, text in expected.items():
         reply = client.get(path)
         assert reply.status_code == 200, path
-        assert "Alpha" in reply.text or path.startswith("/leadership"), path
+        assert text in reply.text, (path, text)
+    assert client.get("/leadership/").status_code == 200
     doc = json.loads(client.get("/leadership/dashboard.json").data)
     assert doc["meta"]["agency"] == "Alpha PD"

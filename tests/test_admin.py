@@ -351,7 +351,7 @@ def test_archive_holds_everything_but_hashes_and_small_surveys(app, admin_client
         everything = "".join(archive.read(n).decode() for n in names)
     assert len(responses.strip().splitlines()) == 1 + 5  # the 5 pre answers, no post
     assert "After training: fewer than 5 responses, left out." in readme
-    assert "referrals,12" in archive_text(reply.data, "program_figures.csv")
+    assert '"referrals","12"' in archive_text(reply.data, "program_figures.csv")
     with app.app_context():
         hashes = [v for r in db.session.scalars(sa.select(Response.linkage)) if r
                   for v in r.values() if v]

@@ -7,6 +7,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 from flask.sessions import SecureCookieSessionInterface
+from itsdangerous import BadSignature
 
 from survey.extensions import db
 from survey.linkage import agency_key
@@ -88,8 +89,10 @@ def test_linkage_is_stored_only_as_keyed_hashes(submitted):
         assert set(linkage) == set(CODE)
         for element, digest in linkage.items():
             raw = CODE[element]
-            assert digest != raw and raw not in (digest.upper(),)
-            assert digest != hashlib.sha256(f"{element}={raw}".encode()).hexdigest()[:32]
+            unkeyed = {h(text.encode()).hexdigest()[:32] for h in (hashlib.sha256, hashlib.sha1,
+                                                                  hashlib.md5)
+                       for text in (raw, f"{element}={raw}", f"{element}{raw}")}
+            assert digest not in unkeyed  # anyone could recompute an unkeyed hash
             expected = hmac.new(key, f"{element}={raw}".encode(), hashlib.sha256).hexdigest()
             assert digest == expected[:32]
     # the raw answers appear nowhere in the database as a whole
@@ -104,12 +107,17 @@ def test_dictionary_attack_on_a_dump_fails_without_the_secret(submitted):
     with submitted.app_context():
         salt = db.session.scalars(sa.select(Agency.linkage_salt)).one()
         digest = db.session.scalars(sa.select(Response.linkage)).first()["birth_month"]
-    guesses = ["", "secret", "changeme", "development-only-linkage", salt]
-    for guess in guesses:
-        key = agency_key(guess or "x", salt)
-        for month in range(1, 13):
-            attempt = hmac.new(key, f"birth_month={month}".encode(), hashlib.sha256)
-            assert attempt.hexdigest()[:32] != digest
+
+    def attack(secret):
+        key = agency_key(secret, salt)
+        return [month for month in range(1, 13) if hmac.new(
+            key, f"birth_month={month}".encode(), hashlib.sha256).hexdigest()[:32] == digest]
+    # the attack itself works: with the server's secret it finds the month at once...
+    assert attack(submitted.config["LINKAGE_SECRET"]) == [int(CODE["birth_month"])]
+    # ...and with anything a dump holds or an attacker would try first, it finds nothing
+    for guess in ["x", "secret", "changeme", "development-only-linkage", salt,
+                  submitted.config["SECRET_KEY"]]:
+        assert attack(guess) == [], guess
 
 
 def test_session_cookie_ends_with_the_browser_and_forgets_the_survey(app, setup):
@@ -120,12 +128,23 @@ def test_session_cookie_ends_with_the_browser_and_forgets_the_survey(app, setup)
     cookie = reply.headers["Set-Cookie"]
     assert "Expires" not in cookie and "Max-Age" not in cookie
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    during = client.get_cookie("session").value
     officer.submit({f: "3" for f in officer.fields()})
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
-    state = serializer.loads(client.get_cookie("session").value)
-    # only the fact that this wave is answered remains: no nonce, no linkage hashes
-    assert state.get("done") == [setup["pre_id"]]
-    assert not [k for k in state if k.startswith(("nonce", "link"))]
+    after = client.get_cookie("session").value
+    serializer = app.session_interface.get_signing_serializer(app)
+    # after Send only a keyed mark of the answered wave remains: no wave id, nonce, linkage
+    # hashes or form token
+    state = serializer.loads(after)
+    assert list(state) == ["done"] and len(state["done"]) == 1
+    assert [type(mark) for mark in state["done"]] == [str] and len(state["done"][0]) == 16
+    # and no cookie of the survey carries the time it was written (Flask's default signer
+    # stamps the second: for the cookie written at Send, the second Send was pressed)
+    timed = SecureCookieSessionInterface().get_signing_serializer(app)
+    for value in (during, after):
+        with pytest.raises(BadSignature):
+            timed.loads(value)
+        payload = serializer.loads(value)
+        assert serializer.dumps(payload) == value  # the same state signs to the same cookie
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -12,6 +12,9 @@ from survey.models import Answer, Response, Wave
 from tests.conftest import PG_URL, Officer, count_rows, count_statements, csrf_token
 
 
+LINKAGE_CODE = {"mother_initial": "Q", "birth_month": "11", "first_car_initial": "V"}
+
+
 def stored(app):
     with app.app_context():
         return count_rows(Response), count_rows(Answer)
@@ -59,7 +62,22 @@ def test_notice_says_what_is_and_is_not_kept(officer):
     assert "/privacy" in text
 
 
+def zone_off_utc_today() -> str:
+    """A time zone whose date differs from UTC's right now (+14 h late in the UTC day,
+    -11 h early in it), so that a date taken in UTC cannot pass for the local one."""
+    return "Pacific/Kiritimati" if dt.datetime.now(dt.timezone.utc).hour >= 10 \
+        else "Pacific/Pago_Pago"
+
+
 def test_whole_path_stores_one_response_with_every_answer(app, officer, setup):
+    from zoneinfo import ZoneInfo
+
+    from survey.models import Agency
+    zone = zone_off_utc_today()
+    with app.app_context():
+        db.session.get(Agency, setup["agency_id"]).timezone = zone
+        db.session.commit()
+    local_before = dt.datetime.now(ZoneInfo(zone)).date()
     officer.start()
     reply = officer.give_code(mother_initial="M", father_initial="J", birth_month="3",
                               older_siblings="1", birthplace_initial="T",
@@ -74,7 +92,11 @@ def test_whole_path_stores_one_response_with_every_answer(app, officer, setup):
     with app.app_context():
         response = db.session.scalars(sa.select(Response)).one()
         assert response.wave_id == setup["pre_id"]
-        assert response.submitted_on == services.local_date(response.wave.agency)
+        # the agency's date, worked out here from the zone (the date can turn mid-test)
+        local_after = dt.datetime.now(ZoneInfo(zone)).date()
+        assert response.submitted_on in {local_before, local_after}
+        assert dt.datetime.now(dt.timezone.utc).date() not in {local_before, local_after} \
+            or local_before != local_after
         assert {a.value for a in response.answers} == {4}
         assert len(response.answers) == 25
         assert set(response.linkage) == {"mother_initial", "father_initial", "birth_month",
@@ -275,20 +297,50 @@ def test_oversized_body_is_413(app, officer):
 
 
 def test_expired_session_keeps_the_answers(app, officer):
+    """The cookie is lost mid-survey: the officer is asked for the personal code again (the
+    answers carried along), then is back at the answers, and Send stores them with the code."""
     officer.start()
-    officer.give_code(skip=True)
+    officer.give_code(**LINKAGE_CODE)
     fields = officer.fields()
     answers = {f: "2" for f in fields}
     officer.client.delete_cookie("session")  # the browser session ended mid-survey
     reply = officer.submit(answers)
     assert reply.status_code == 400
-    assert "press Send once more" in reply.text
-    assert reply.text.count("checked") == len(fields)
+    assert "lost the personal code" in reply.text
+    assert stored(app) == (0, 0)
+    carried = dict(re.findall(r'<input type="hidden" name="(q_[A-Z0-9_]+)" value="([^"]*)"',
+                              reply.text))
+    assert carried == answers
+    back = officer.client.post(f"/s/{officer.code}/code", data={
+        "csrf_token": csrf_token(reply.text), "proceed": "x", **LINKAGE_CODE, **carried})
+    assert back.status_code == 200 and "Your answers are still here" in back.text
+    assert back.text.count("checked") == len(fields)
     assert stored(app) == (0, 0)
     resend = officer.client.post(f"/s/{officer.code}/questions",
-                                 data={"csrf_token": csrf_token(reply.text), **answers})
+                                 data={"csrf_token": csrf_token(back.text), **answers})
     assert resend.status_code == 302
     assert stored(app) == (1, 25)
+    with app.app_context():
+        linkage = db.session.scalars(sa.select(Response.linkage)).one()
+    assert linkage is not None and set(linkage) == set(LINKAGE_CODE)
+
+
+def test_a_session_lost_without_a_personal_code_still_asks_for_it(app, officer):
+    """Even after "Skip", a lost cookie means the server cannot know the officer skipped:
+    it asks again; skipping again keeps the answers and stores them without a code."""
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "3" for f in officer.fields()}
+    officer.client.delete_cookie("session")
+    reply = officer.submit(answers)
+    assert reply.status_code == 400 and "lost the personal code" in reply.text
+    back = officer.client.post(f"/s/{officer.code}/code", data={
+        "csrf_token": csrf_token(reply.text), "skip": "x", **answers})
+    resend = officer.client.post(f"/s/{officer.code}/questions",
+                                 data={"csrf_token": csrf_token(back.text), **answers})
+    assert resend.status_code == 302 and stored(app) == (1, 25)
+    with app.app_context():
+        assert db.session.scalars(sa.select(Response.linkage)).one() is None
 
 
 def test_database_unreachable_before_anything_keeps_the_answers(tmp_path):

@@ -13,7 +13,6 @@ from types import SimpleNamespace
 
 import pytest
 import redis
-from flask.sessions import SecureCookieSessionInterface
 from flask_migrate import upgrade
 
 from survey import services
@@ -94,7 +93,7 @@ def test_a_login_limit_counts_the_sum_of_attempts_on_both_servers(servers):
 
 def expected_id(app, officer):
     """The response key the servers derive from this officer's session nonce."""
-    serializer = SecureCookieSessionInterface().get_signing_serializer(app)
+    serializer = app.session_interface.get_signing_serializer(app)
     state = serializer.loads(officer.cookie.split("=", 1)[1])
     nonce = next(v for k, v in state.items() if k.startswith("nonce"))
     return services.response_id(PRODUCTION["SECRET_KEY"], nonce)

@@ -4,7 +4,7 @@ A wave's seal (when it stopped taking answers for good), the agency's choice of 
 snapshots, and the published results with their stored parts.
 
 Revision ID: c3a1e5f07b21
-Revises: b00d9934b22d
+Revises: c16a7e5d2b41
 Create Date: 2026-12-07 06:10:00.000000
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c3a1e5f07b21'
-down_revision = 'b00d9934b22d'
+down_revision = 'c16a7e5d2b41'
 branch_labels = None
 depends_on = None
 

@@ -19,6 +19,20 @@ def marks(svg: str, kind: str) -> int:
     return len(re.findall(rf'class="mark-{kind}', svg))
 
 
+def labels(svg: str, kind: str) -> list[list[str]]:
+    """The aria labels of the items of each `kind` mark group, one list per group: what each
+    drawn point, line or rule says it shows."""
+    groups = re.findall(rf'<g class="mark-{kind} role-mark[^"]*"[^>]*>(.*?)</g>', svg, re.S)
+    return [re.findall(r'aria-label="([^"]*)"', group) for group in groups]
+
+
+def x_of(svg: str, label_start: str) -> float:
+    match = re.search(rf'aria-label="{re.escape(label_start)}[^"]*"[^>]*'
+                      r'transform="translate\(([-\d.]+),', svg)
+    assert match, label_start
+    return float(match.group(1))
+
+
 @pytest.fixture
 def distribution():
     rows = []
@@ -48,7 +62,20 @@ def test_dumbbell_renders_means_and_intervals():
                             "wave_label": ["Before", "After"] * 2, "mean": [3.4, 2.9, 3.0, 3.5],
                             "ci_low": [3.2, 2.7, 2.8, 3.3], "ci_high": [3.6, 3.1, 3.2, 3.7]})
     svg = render(charts.scale_dumbbell(summary))
-    assert marks(svg, "symbol") >= 1 and marks(svg, "rule") >= 1
+    points = [label for group in labels(svg, "symbol") for label in group]
+    means = {re.search(r"construct_label: (\w+); wave_label: (\w+)", p).groups():
+             float(re.search(r"mean: ([\d.]+)", p).group(1)) for p in points}
+    assert len(points) == 4 and means == {("Stigma", "Before"): 3.4, ("Stigma", "After"): 2.9,
+                                          ("Intention", "Before"): 3.0,
+                                          ("Intention", "After"): 3.5}
+    # each mean drawn where its value is: x grows with the mean, by the same scale
+    xs = {mean: x_of(svg, f"mean: {mean:g};") for mean in (2.9, 3.0, 3.4, 3.5)}
+    per_unit = (xs[3.5] - xs[2.9]) / 0.6
+    assert per_unit > 0
+    for mean, x in xs.items():
+        assert x == pytest.approx(xs[2.9] + (mean - 2.9) * per_unit, abs=0.5)
+    intervals = [label for group in labels(svg, "rule") for label in group]
+    assert len(intervals) == 4 and any("3.2" in i and "ci_high: 3.6" in i for i in intervals)
 
 
 def test_forest_plot_leaves_out_withheld_cohorts():
@@ -73,8 +100,17 @@ def test_trend_chart_draws_limits_flags_and_milestones():
                                "label": ["Referrals became a performance metric"]})
     chart = charts.trend_chart(series, milestones)
     svg = render(chart)
+    lines = [group[0] for group in labels(svg, "line") if group]
+    for limit in ("ucl: 3.5", "lcl: 2.7", "centre: 3.1"):  # the control limits and centre line
+        assert any(limit in line for line in lines), limit
+    groups = labels(svg, "symbol")
+    pulses = next(g for g in groups if len(g) == 6)  # every pulse mean, in order
+    assert [float(re.search(r"mean: ([\d.]+)", p).group(1)) for p in pulses] \
+        == [3.0, 3.1, 2.9, 3.0, 3.6, 3.1]
+    # the one point beyond the limits is flagged, and only it
+    assert ["date: May 01, 2026; mean: 3.6"] in groups
+    assert ["date: Apr 15, 2026"] in groups  # the milestone's marker, on its date
     assert "Referrals became a performance metric" in svg
-    assert marks(svg, "symbol") >= 1 and marks(svg, "line") >= 1
 
 
 def test_heat_map_marks_withheld_cells_without_their_value():
