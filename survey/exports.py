@@ -6,6 +6,7 @@ import io
 import json
 import math
 import re
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -73,30 +74,41 @@ def to_xlsx(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buffer.getvalue()
 
 
-def to_sav(table: pd.DataFrame, *, column_labels: dict, value_labels: dict) -> bytes:
-    """An SPSS .sav file with variable and value labels and measurement levels."""
+def to_sav(table: pd.DataFrame, *, column_labels: dict, value_labels: dict,
+           documents: list[str] = ()) -> bytes:
+    """An SPSS .sav file with variable and value labels, measurement levels, display formats
+    (answers as whole numbers F1.0, scores F4.2, the survey date as a scale DATE11) and the
+    notes an analyst needs (reverse keying, the scoring rule) as the file's documents."""
     import os
     import tempfile
 
     import pyreadstat
-    measure = {}
+    measure, formats = {}, {}
     for column in table.columns:
         if column in value_labels:
             measure[column] = "ordinal" if column != "wave_kind" else "nominal"
-        elif column.startswith("score_") or column == "followup_days":
-            measure[column] = "scale"
+            formats[column] = "F1.0"
+        elif column.startswith("score_"):
+            measure[column], formats[column] = "scale", "F4.2"
+        elif column == "followup_days":
+            measure[column], formats[column] = "scale", "F4.0"
+        elif column == "wave_date":
+            measure[column], formats[column] = "scale", "DATE11"
         else:
             measure[column] = "nominal"
     frame = table.copy()
     if "wave_date" in frame:
-        frame["wave_date"] = pd.to_datetime(frame["wave_date"])
+        frame["wave_date"] = pd.to_datetime(frame["wave_date"]).dt.date
     handle, path = tempfile.mkstemp(suffix=".sav")
     os.close(handle)
     try:
         pyreadstat.write_sav(frame, path,
                              column_labels={c: column_labels.get(c, c)[:250]
                                             for c in frame.columns},
-                             variable_value_labels=value_labels, variable_measure=measure)
+                             note=[part for line in documents
+                                   for part in textwrap.wrap(line, 80)] or None,
+                             variable_value_labels=value_labels, variable_measure=measure,
+                             variable_format=formats)
         with open(path, "rb") as fh:
             return fh.read()
     finally:

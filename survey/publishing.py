@@ -306,11 +306,13 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
     figures = page_charts.cohort_charts(result)
     parts = [Part("page.html", "text/html", _render(
         "trainer/_report_body.html", report=result, figures=figures,
+        headline_rule=reports.HEADLINE_RULE,
         reliability_min_n=reports.RELIABILITY_MIN_N))]
     parts += _table_parts("report", result.tables, cohort=cohort.name, held_on=cohort.held_on,
                           minimum_group_size=result.k, sentences=result.sentences,
                           effect_size_in_sentences=reports.HEADLINE_EFFECT,
-                          effect_size_why=reports.HEADLINE_WHY)
+                          effect_size_why=reports.HEADLINE_WHY,
+                          headline_rule=reports.HEADLINE_RULE)
     data = reports.response_data(cohort, data)
     notes = pd.DataFrame({"note": data.notes or ["All waves included."]})
     parts += [
@@ -321,7 +323,7 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
                                                      "notes": notes})),
         Part("responses.sav", "application/x-spss-sav", exports.to_sav(
             data.rows, column_labels=data.rows.attrs["column_labels"],
-            value_labels=data.value_labels)),
+            value_labels=data.value_labels, documents=data.rows.attrs["documents"])),
         Part("codebook.csv", "text/csv", exports.to_csv(data.codebook)),
         Part("summary.json", "application/json", json.dumps({
             "rows": len(data.rows), "tables": list(result.tables)})),

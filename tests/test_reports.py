@@ -241,6 +241,32 @@ def test_spss_file_opens_back_with_its_labels(app, trainer, setup, tmp_path):
     pre = frame.loc[frame["wave_kind"] == 1].set_index("person")["score_stigma"]
     post = frame.loc[frame["wave_kind"] == 2].set_index("person")["score_stigma"]
     assert sorted(post - pre.loc[post.index]) == sorted(np.subtract(POST, PRE))
+    # Display formats an analyst expects: answers as whole numbers, the date as a scale DATE.
+    assert meta.original_variable_types["STG01"] == "F1.0"
+    assert meta.original_variable_types["score_stigma"] == "F4.2"
+    assert meta.original_variable_types["wave_date"] == "DATE11"
+    assert meta.variable_measure["wave_date"] == "scale"
+    assert isinstance(frame["wave_date"].iloc[0], dt.date)
+    # Reverse keying travels with the file, in the variable labels and the file's documents.
+    reversed_items = [c for c, label in labels.items() if "[reverse-keyed in scores]" in label]
+    assert reversed_items and all(c in meta.notes[0] + " ".join(meta.notes)
+                                  for c in reversed_items)
+    book = list(csv.DictReader(io.StringIO(
+        trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/codebook.csv").text)))
+    assert sorted(r["variable"] for r in book if r["reverse_keyed"] == "yes") == \
+        sorted(reversed_items)
+
+
+def test_person_is_empty_for_a_response_no_other_survey_links(app, trainer, setup):
+    """The codebook says person is empty when unlinked: an officer with a code seen only once
+    (before training only, or a code nothing matched) gets no person number."""
+    run_cohort(app, setup, PRE + [4], POST[:7])
+    rows = list(csv.DictReader(io.StringIO(
+        trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.csv").text)))
+    assert len(rows) == 16
+    people = [r["person"] for r in rows if r["person"]]
+    assert len(people) == 14 and len(set(people)) == 7  # the seven linked officers, twice each
+    assert sum(1 for r in rows if not r["person"]) == 2  # the two seen once
 
 
 def test_response_files_hold_no_hashes_or_database_ids(app, trainer, setup):
@@ -299,3 +325,28 @@ def test_figures_that_round_to_zero_print_without_a_sign():
     assert number(-0.006, 2, True) == "-0.01" and number(0.3, 2, True) == "+0.30"
     assert number(-0.3) == "-0.30" and number(float("nan"), 2, True) == "–"
     assert number(-0.0004, 3) == "0.000" and number(-0.0004, 4) == "-0.0004"
+
+
+def test_in_brief_names_a_change_only_where_the_holm_column_supports_it():
+    """The barriers case: an interval that excludes zero beside a Holm p of .079 is not a
+    change the sentences may claim; the sentence says why, and the rule is stated."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from survey.reports import HEADLINE_RULE
+    from survey.reports.cohort import _sentences
+    change = pd.DataFrame({
+        "construct_name": ["Perceived barriers", "Stigma beliefs", "Intention to deflect"],
+        "n": [12, 12, 12], "mean_diff": [-0.25, -0.8, 0.05], "ci_low": [-0.48, -1.1, -0.2],
+        "ci_high": [-0.02, -0.5, 0.3], "g_av": [-0.4, -1.2, 0.1], "effect": ["small"] * 3,
+        "p_holm": [0.079, 0.0004, 0.7], "withheld": [False] * 3})
+    empty = pd.DataFrame({"withheld": [], "item": [], "wave_label": []})
+    report = SimpleNamespace(change=change, k=5, reliable=pd.DataFrame(),
+                             typical=pd.DataFrame(), items=empty)
+    sentences = _sentences(report)
+    barriers = next(s for s in sentences if s.startswith("Perceived barriers"))
+    assert "fell" not in barriers and "no clear change once the 3 scales" in barriers
+    assert "Holm-adjusted p = .079" in barriers
+    assert any(s.startswith("Stigma beliefs fell by 0.80") for s in sentences)
+    assert "Holm-adjusted p" in HEADLINE_RULE

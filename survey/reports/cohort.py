@@ -43,6 +43,15 @@ HEADLINE_WHY = ("The sentences use Hedges' g_av: it is comparable with studies t
                 "(t divided by the square root of n); it exceeds d_av when r is above .5.")
 
 
+#: The In brief names a change ("rose", "fell") only when its Holm-adjusted p is below this:
+#: the same rule as the change table's Holm column, so a sentence never claims what the table
+#: does not support.
+HEADLINE_ALPHA = 0.05
+HEADLINE_RULE = ("“In brief” says a scale rose or fell only when its Holm-adjusted p (the scales "
+                 "are tested together) is below .05 and its 95% interval excludes zero; "
+                 "otherwise it says there is no clear change.")
+
+
 @dataclass
 class CohortReport:
     cohort: Cohort
@@ -369,6 +378,10 @@ def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.Dat
     return means, withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
 
 
+def _p(value: float) -> str:
+    return "< .001" if value < 0.001 else f"= {value:.3f}".replace("0.", ".", 1)
+
+
 def _interval(row) -> str:
     return f"{fixed(row.ci_low, sign=True)} to {fixed(row.ci_high, sign=True)}"
 
@@ -385,11 +398,17 @@ def _sentences(report: CohortReport) -> list[str]:
     if shown.empty:
         out.append(f"Fewer than {report.k} officers could be linked before and after, so no "
                    "change is reported, to protect their anonymity.")
+    tested = len(shown)
     for row in shown.sort_values("g_av", key=abs, ascending=False).itertuples():
         if row.ci_low <= 0 <= row.ci_high:
             out.append(f"{row.construct_name}: no clear change ({int(row.n)} linked officers; "
                        f"change {fixed(row.mean_diff, sign=True)} points, 95% CI "
                        f"{_interval(row)}).")
+        elif not row.p_holm < HEADLINE_ALPHA:
+            out.append(f"{row.construct_name}: no clear change once the {tested} scales tested "
+                       f"together are allowed for ({int(row.n)} linked officers; change "
+                       f"{fixed(row.mean_diff, sign=True)} points, 95% CI {_interval(row)}, "
+                       f"Holm-adjusted p {_p(row.p_holm)}).")
         else:
             way = "fell" if row.mean_diff < 0 else "rose"
             out.append(f"{row.construct_name} {way} by {abs(row.mean_diff):.2f} points on the "

@@ -54,8 +54,11 @@ def response_data(cohort: Cohort, data: CohortData | None = None) -> ResponseDat
                                                  values="score")
         scores.columns = [f"score_{c}" for c in scores.columns]
         rows = meta.join(wide).join(scores).sort_index()
+        # A person number marks an officer whose responses were linked across surveys; a code
+        # seen once (nothing matched it) links nothing and stays empty, as the codebook says.
+        seen = rows["linkage_key"].value_counts()
         people = {key: f"P{n:03d}" for n, key in enumerate(
-            sorted(rows["linkage_key"].dropna().unique()), start=1)}
+            sorted(seen.index[seen > 1]), start=1)}
         rows["person"] = [people.get(key, "") for key in rows["linkage_key"]]
         rows["respondent"] = [f"R{n:04d}" for n in range(1, len(rows) + 1)]
         rows["wave_date"] = rows["wave"].map(
@@ -88,6 +91,17 @@ def response_data(cohort: Cohort, data: CohortData | None = None) -> ResponseDat
                                            "reverse_keyed", "notes"])
     value_labels = {code: {n: t for n, t in enumerate(scale, start=1)} for code in item_codes}
     value_labels["wave_kind"] = {1: "Before training", 2: "After training", 3: "Follow-up"}
+    reversed_items = [i.item for i in items.itertuples() if i.reverse_keyed]
+    labels = {code: (f"{text} [reverse-keyed in scores]" if code in reversed_items else text)
+              for code, text in labels.items()}
     rows.attrs["column_labels"] = {**dict(zip(codebook["variable"], codebook["label"])),
                                    **labels}
+    rows.attrs["documents"] = [
+        "Items hold agreement as answered, 1 = Strongly disagree to 5 = Strongly agree.",
+        "Scale scores (score_...) are the mean of the keyed items, counted when at least 80% "
+        "of a scale's items were answered; a reverse-keyed item enters as 6 minus the answer.",
+        "Reverse-keyed items: " + (", ".join(reversed_items) or "none") + ".",
+        "person marks one officer's linked responses; it is empty for a response not linked "
+        "to another survey of this class.",
+        *notes]
     return ResponseData(rows, codebook, notes, value_labels)
