@@ -1,12 +1,16 @@
 """The minimum group size: no figure for fewer than k officers, directly or by subtraction."""
 from __future__ import annotations
 
+from collections.abc import Hashable, Mapping
+from itertools import combinations
+
 import numpy as np
 import pandas as pd
 
 from ._utils import check_columns
 
-__all__ = ["suppress", "hold_small_changes", "FLOOR", "PRIMARY", "SECONDARY"]
+__all__ = ["suppress", "hold_small_changes", "combination_guard", "disclosed_groups", "FLOOR",
+           "PRIMARY", "SECONDARY"]
 
 #: No agency may set its minimum group size below this.
 FLOOR = 3
@@ -120,3 +124,109 @@ def hold_small_changes(current: pd.DataFrame, previous: pd.DataFrame, *, keys: l
             out.at[i, column] = before[column]
         out.at[i, "held"] = True
     return out
+
+
+def _officers(group, sizes: Mapping, people: Mapping | None) -> int:
+    """How many officers a set of atoms holds: atoms with one `people` label are the same
+    officers (their answers to different surveys)."""
+    if people is None:
+        return sum(sizes[a] for a in group)
+    largest: dict = {}
+    for atom in group:
+        label = people.get(atom, ("atom", atom))
+        largest[label] = max(largest.get(label, 0), sizes[atom])
+    return sum(largest.values())
+
+
+def _small_sets(sizes: Mapping[Hashable, int], k: int, people: Mapping | None) -> list[tuple]:
+    """Every non-empty set of atoms holding 1 to k - 1 officers in all."""
+    small = [a for a, n in sizes.items() if 0 < n < k]
+    return [t for r in range(1, len(small) + 1) for t in combinations(small, r)
+            if _officers(t, sizes, people) < k]
+
+
+def disclosed_groups(sizes: Mapping[Hashable, int], figures: list[Mapping[Hashable, float]],
+                     k: int, *, people: Mapping[Hashable, Hashable] | None = None
+                     ) -> set[tuple]:
+    """The groups of fewer than `k` responses about which `figures` together say something.
+
+    Parameters
+    ----------
+    sizes : mapping
+        Atom -> number of responses. An *atom* is a set of responses every published figure
+        treats alike (for a class: one survey's responses from officers with one pattern of
+        linkage across its surveys); the reader is assumed to know every atom's size.
+    figures : list of mappings
+        Each published figure as a linear function of the atoms' sums of scores,
+        atom -> coefficient: a mean over n responses times n is the sum of its atoms (each 1);
+        a linked change is the after atoms' sums minus the before atoms' (+1, -1); a difference
+        of two means has coefficients 1/n_1 and -1/n_2.
+    k : int
+        The minimum group size.
+    people : mapping, optional
+        Atom -> a label shared by atoms that hold the same officers (one officer's answers to
+        several surveys). A group's size is its number of officers: the largest atom of each
+        label, summed. Default: every atom holds different officers.
+
+    Returns
+    -------
+    set of tuples
+        Each set T of atoms with 1 to k - 1 officers in all for which some combination of the
+        figures depends on T's atoms only: it gives T's total away, or (where T has two atoms)
+        the difference between two small groups.
+
+    Notes
+    -----
+    With the figures as the rows of A, a combination supported on T exists exactly when
+    :math:`\\dim(\\mathrm{row}(A) \\cap \\mathrm{span}\\{e_a : a \\in T\\}) = \\mathrm{rank}(A) + |T|
+    - \\mathrm{rank}([A; E_T]) > 0`. Atoms of k or more responses cannot be in T, so only the
+    few small atoms are searched. Non-linear figures (SDs, effect sizes, p values) are not
+    modelled here; the report withholds those with their means by its own rules. Atoms of size
+    0 are ignored. This is the linear audit of statistical disclosure control (Hundepool et al.
+    2012, sec. 4.3, "disclosure by differencing").
+    """
+    atoms = [a for a, n in sizes.items() if n > 0]
+    index = {a: i for i, a in enumerate(atoms)}
+    rows = [[0.0] * len(atoms) for _ in figures]
+    for row, figure in zip(rows, figures):
+        for atom, coefficient in figure.items():
+            if atom in index:
+                row[index[atom]] = float(coefficient)
+    matrix = np.array([r for r in rows if any(r)], dtype=float).reshape(-1, len(atoms))
+    if not len(matrix):
+        return set()
+    rank = np.linalg.matrix_rank(matrix)
+    found = set()
+    for group in _small_sets(sizes, k, people):
+        units = np.zeros((len(group), len(atoms)))
+        for j, atom in enumerate(group):
+            units[j, index[atom]] = 1.0
+        if rank + len(group) - np.linalg.matrix_rank(np.vstack([matrix, units])) > 0:
+            found.add(group)
+    return found
+
+
+def combination_guard(sizes: Mapping[Hashable, int], figures: Mapping[Hashable, Mapping],
+                      k: int, *, known: list[Mapping] = (),
+                      people: Mapping[Hashable, Hashable] | None = None) -> list:
+    """The figures to withhold so that no group of 1 to k - 1 responses can be worked out by
+    combining the others (with each other and with what is `known`).
+
+    `figures` maps each candidate figure's name to its coefficients, and `people` the atoms to
+    their officers (as in :func:`disclosed_groups`), in order of importance: the figures are taken one by one and a
+    figure is kept only when, beside those kept before it and the `known` ones (figures
+    published earlier, which cannot be taken back), it opens no small group that was not open
+    already. Returns the names of the withheld figures, in order.
+
+    Missing data: a figure already withheld by another rule must not be passed in; a response
+    without a score is in no atom.
+    """
+    kept = list(known)
+    already = disclosed_groups(sizes, kept, k, people=people)
+    withheld = []
+    for name, coefficients in figures.items():
+        if disclosed_groups(sizes, [*kept, coefficients], k, people=people) - already:
+            withheld.append(name)
+        else:
+            kept.append(coefficients)
+    return withheld

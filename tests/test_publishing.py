@@ -151,7 +151,8 @@ def test_published_result_equals_a_fresh_computation(app, admin, setup):
         expected = exports.to_json(fresh.tables, cohort=cohort.name, held_on=cohort.held_on,
                                    minimum_group_size=fresh.k, sentences=fresh.sentences,
                                    effect_size_in_sentences=reports.HEADLINE_EFFECT,
-                                   effect_size_why=reports.HEADLINE_WHY)
+                                   effect_size_why=reports.HEADLINE_WHY,
+                                   headline_rule=reports.HEADLINE_RULE)
         rows = exports.to_csv(reports.response_data(cohort).rows)
     assert published == expected
     assert admin.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.csv").text == rows

@@ -4,13 +4,14 @@ Differencing: a page never shows the before/after means of linked officers besid
 all respondents (the difference would reveal the unlinked few); linked officers appear only
 through their change. Where a linked change, the means of all respondents and a remainder of
 fewer than k unlinked responses would still give that remainder away by subtraction, the figure
-that closes the sum is withheld too (see :func:`_differencing_guard` and the rules in
+that closes the sum is withheld too (see :func:`_combination_guard` and the rules in
 :func:`_combined_table` and :func:`_typical_table`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.change import (change_report, linked_vs_unlinked, partially_overlapping_change,
@@ -18,7 +19,7 @@ from analysis.change import (change_report, linked_vs_unlinked, partially_overla
 from analysis.matching import match_summary
 from analysis.reliability import item_rest, scale_check
 from analysis.scoring import item_distribution, scale_scores
-from analysis.suppression import PRIMARY, SECONDARY, suppress
+from analysis.suppression import PRIMARY, SECONDARY, combination_guard, suppress
 from analysis.trajectory import trajectory
 from analysis.trends import pulse_summary
 
@@ -133,7 +134,7 @@ def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset(),
 
     `shown_before` holds the (wave, construct) scale means an earlier publication of the class
     showed: they stay known, so where a figure must go to protect a small group, a figure of a
-    newly sealed wave goes instead (see :func:`_differencing_guard`). `data`: the class as
+    newly sealed wave goes instead (see :func:`_combination_guard`). `data`: the class as
     :func:`survey.queries.cohort_frames` loads it, when the caller has it already."""
     k = cohort.agency.min_group_size
     data = data if data is not None else cohort_frames(cohort)
@@ -191,8 +192,14 @@ def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset(),
     agree = agree.merge(items[["item", "text"]], on="item")
     agree["wave_label"] = agree["wave"].map(label)
     agree = suppress(agree.drop(columns="agree"), k=k, values=["agree_share"])
-    means, agree = _differencing_guard(scores, means, agree, [raw_trajectory, raw_retention], k,
-                                       shown_before)
+    guarded = _combination_guard(scores, k, shown_before, {
+        "means": means, "agree": agree, "change": change, "followup": followup,
+        "combined": honest.get("combined", pd.DataFrame()),
+        "typical": honest.get("typical", pd.DataFrame()),
+        "trajectory": honest.get("trajectory", pd.DataFrame())})
+    means, agree, change, followup = (guarded[t] for t in ("means", "agree", "change",
+                                                           "followup"))
+    honest.update({t: guarded[t] for t in ("combined", "typical", "trajectory") if t in honest})
     dist = dist.merge(agree[["wave", "item", "withheld"]], on=["wave", "item"])
     report = CohortReport(cohort, k, waves, means, change, followup, alpha, agree, **honest,
                           item_fit=item_fit)
@@ -340,42 +347,143 @@ def _scale_checks(answers, items, names, label, k) -> tuple[pd.DataFrame, pd.Dat
     return alpha, fit
 
 
-def _differencing_guard(scores: pd.DataFrame, means: pd.DataFrame, agree: pd.DataFrame,
-                        pairings: list[pd.DataFrame], k: int, shown_before=frozenset()
-                        ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Withhold a wave's all-respondent figures where they would give a small group away.
+def _linkage_atoms(scores: pd.DataFrame, construct: str) -> pd.Series:
+    """Each scored response of `construct` as its atom, ``(wave, waves its officer answered)``:
+    the sets of responses that every published figure of the class treats alike. A response
+    without a code, or with one found in no other survey, is an atom of its own wave alone."""
+    part = scores.loc[(scores["construct"] == construct) & scores["score"].notna()]
+    seen = part.dropna(subset=["linkage_key"]).groupby("linkage_key")["wave"].agg(frozenset)
+    patterns = [seen[key] if key == key and key is not None else frozenset([wave])
+                for key, wave in zip(part["linkage_key"], part["wave"])]
+    return pd.Series(list(zip(part["wave"], patterns)), index=part.index, dtype=object)
 
-    For each linked change shown (n >= k) between two waves: when every response of one wave is
-    in a linked pair and the other wave has 1 to k - 1 responses outside the pairs, the linked
-    officers' mean in the second wave follows from the first wave's mean and the change, and
-    the few others' mean then from the second wave's mean. So that wave's scale mean, and its
-    statements' answers (from which the scale mean can be rebuilt), are withheld for the
-    construct. `pairings` are the raw tables of :func:`analysis.trajectory.trajectory` (pre to
-    each later wave) and :func:`analysis.change.retention` (post to each follow-up).
+
+def _combination_guard(scores: pd.DataFrame, k: int, shown_before, tables: dict) -> dict:
+    """Withhold what, combined with the class's other published figures, would give a group of
+    1 to k - 1 officers away (:func:`analysis.suppression.combination_guard`).
+
+    Per construct, every shown figure that is a sum or a difference of means is written over
+    the atoms of :func:`_linkage_atoms`: the linked change, the changes since after training
+    and from before training to each follow-up, each survey's scale mean, the unlinked
+    officers' change, the change using every response and the linked officers' difference
+    from the others. They are kept in that order of importance (a group's size counted in
+    officers), scale means of surveys with no small unlinked remainder first; scale means published earlier (`shown_before`) stay and count as known. A withheld
+    scale mean takes its statements' agreement with it (the mean can be rebuilt from them).
+    `tables`: means, agree, change, followup, combined, typical, trajectory; returned updated.
     """
-    counts = scores.loc[scores["score"].notna()].groupby(["wave", "construct"]).size()
-    pre = scores.loc[scores["wave_kind"] == "pre", "wave"].unique()
-    post = scores.loc[scores["wave_kind"] == "post", "wave"].unique()
-    flagged = set()
-    for table, before in zip(pairings, (pre, post)):
-        if table.empty or len(before) != 1:
-            continue
-        for row in table.itertuples():
-            n = int(row.n) if row.n == row.n else 0
-            if n < k:
+    out = dict(tables)
+    waves = scores.drop_duplicates("wave").set_index("wave")
+    kinds = waves["wave_kind"]
+    pre = list(kinds.index[kinds == "pre"])
+    post = list(kinds.index[kinds == "post"])
+    order = {w: i for i, w in enumerate(tables["means"]["wave"].drop_duplicates())}
+    withheld = set()
+    for construct in scores["construct"].unique():
+        atoms = _linkage_atoms(scores, construct)
+        sizes = atoms.value_counts().to_dict()
+
+        def sums(select, weight=1.0):
+            return {a: weight for a in sizes if select(a)}
+
+        def pairs(before, after):
+            return {**sums(lambda a: a[0] == after and before in a[1]),
+                    **sums(lambda a: a[0] == before and after in a[1], -1.0)}
+
+        def mean_gap(first, second):
+            n1 = sum(sizes[a] for a in sizes if first(a))
+            n2 = sum(sizes[a] for a in sizes if second(a))
+            return {**sums(first, 1 / n1), **sums(second, -1 / n2)} if n1 and n2 else {}
+
+        def shown(table, **keys):
+            """Whether `table` shows a figure for the row with these keys."""
+            if table is None or table.empty:
+                return False
+            mask = np.logical_and.reduce([table[c].to_numpy() == v for c, v in keys.items()])
+            rows = table.loc[mask]
+            return len(rows) > 0 and not rows["withheld"].astype(bool).all()
+
+        figures, known = {}, []
+        change = tables["change"]
+        if pre and post and len(pre) == len(post) == 1:
+            before, after = pre[0], post[0]
+            if shown(change, construct=construct):
+                figures[("change", construct)] = pairs(before, after)
+            followup = tables["followup"]
+            for wave in kinds.index[kinds == "followup"]:
+                days = waves.loc[wave, "followup_days"]
+                if shown(followup, followup_days=days, construct=construct):
+                    figures[("retention", wave, construct)] = pairs(after, wave)
+            for wave in tables["trajectory"].get("wave", pd.Series(dtype=object)).unique():
+                if wave != after and shown(tables["trajectory"], wave=wave, construct=construct):
+                    figures[("trajectory", wave, construct)] = pairs(before, wave)
+        remainder = {w: sum(n for a, n in sizes.items() if a[0] == w and len(a[1]) == 1)
+                     for w in kinds.index}
+        for wave in sorted(kinds.index, key=lambda w: (0 < remainder[w] < k,
+                                                       order.get(w, len(order)))):
+            if not shown(tables["means"], wave=wave, construct=construct):
                 continue
-            rest = {w: int(counts.get((w, row.construct), 0)) - n for w in (before[0], row.wave)}
-            for wave, other in ((before[0], row.wave), (row.wave, before[0])):
-                if 0 < rest[wave] < k and rest[other] == 0:
-                    # A mean published before cannot be taken back: the other wave's goes.
-                    flagged.add((other, row.construct) if (wave, row.construct) in shown_before
-                                else (wave, row.construct))
-    if not flagged:
-        return means, agree
-    hit = [(w, c) in flagged for w, c in zip(means["wave"], means["construct"])]
-    means = withhold(means, hit, SECONDARY, values=["n", "mean", "ci_low", "ci_high"])
-    hit = [(w, c) in flagged for w, c in zip(agree["wave"], agree["construct"])]
-    return means, withhold(agree, hit, SECONDARY, values=["n", "agree_share"])
+            figure = sums(lambda a, w=wave: a[0] == w)
+            if (wave, construct) in shown_before:
+                known.append(figure)
+            else:
+                figures[("mean", wave, construct)] = figure
+        if pre and post and len(pre) == len(post) == 1:
+            before, after = pre[0], post[0]
+            linked = (lambda w: lambda a: a[0] == w and {before, after} <= a[1])
+            unlinked = (lambda w: lambda a: a[0] == w and not {before, after} <= a[1])
+            row = change.loc[change["construct"] == construct] if len(change) else change
+            if len(row) and not row["unlinked_withheld"].all():
+                figures[("unlinked", construct)] = mean_gap(unlinked(after), unlinked(before))
+            if shown(tables["combined"], construct=construct):
+                figures[("combined", construct)] = mean_gap(lambda a: a[0] == after,
+                                                            lambda a: a[0] == before)
+            if shown(tables["typical"], construct=construct):
+                figures[("typical", construct)] = mean_gap(linked(before), unlinked(before))
+        withheld |= set(combination_guard(sizes, figures, k, known=known,
+                                          people={a: a[1] for a in sizes}))
+    return _withhold_figures(out, withheld, waves)
+
+
+def _withhold_figures(tables: dict, withheld: set, waves: pd.DataFrame) -> dict:
+    """The figures :func:`_combination_guard` named, withheld in their tables."""
+    def hit(table, kind, columns):
+        keys = {tuple(f[1:]) for f in withheld if f[0] == kind}
+        return [tuple(row) in keys for row in table[columns].itertuples(index=False)]
+
+    out = dict(tables)
+    if not withheld:
+        return out
+    means, agree = out["means"], out["agree"]
+    out["means"] = withhold(means, hit(means, "mean", ["wave", "construct"]), SECONDARY,
+                           values=["n", "mean", "ci_low", "ci_high"])
+    out["agree"] = withhold(agree, hit(agree, "mean", ["wave", "construct"]), SECONDARY,
+                           values=["n", "agree_share"])
+    change = out["change"]
+    if len(change):
+        out["change"] = withhold(change, hit(change, "change", ["construct"]), SECONDARY)
+        unlinked = [c for c in change.columns if c.startswith("unlinked_")
+                    and c not in ("unlinked_withheld", "unlinked_reason", "unlinked_mwu_method")]
+        mask = pd.Series(hit(change, "unlinked", ["construct"]), index=change.index) \
+            & ~change["unlinked_withheld"].astype(bool)
+        fresh = out["change"]
+        fresh.loc[mask, unlinked] = np.nan
+        fresh.loc[mask, "unlinked_mwu_method"] = ""
+        fresh.loc[mask, "unlinked_withheld"] = True
+        fresh.loc[mask, "unlinked_reason"] = SECONDARY
+    for name, kind, columns in (("combined", "combined", ["construct"]),
+                                ("typical", "typical", ["construct"]),
+                                ("trajectory", "trajectory", ["wave", "construct"])):
+        table = out[name]
+        if len(table):
+            out[name] = withhold(table, hit(table, kind, columns), SECONDARY)
+    followup = out["followup"]
+    if len(followup):
+        days = {(waves.loc[f[1], "followup_days"], f[2]) for f in withheld if f[0] == "retention"}
+        out["followup"] = withhold(followup, [tuple(r) in days for r in followup[
+            ["followup_days", "construct"]].itertuples(index=False)], SECONDARY)
+    if "note" in out["typical"]:
+        out["typical"].loc[out["typical"]["withheld"].astype(bool), "note"] = ""
+    return out
 
 
 def _p(value: float) -> str:
