@@ -274,8 +274,13 @@ def new_item():
         except ValueError as error:
             form.text.errors.append(str(error))
         else:
+            count = len(published.entries)
             flash(f"Statement {item.code} added; published "
-                  f"{instruments.instrument_label(published)}.")
+                  f"{instruments.instrument_label(published)}: {count} statements, "
+                  f"{instruments.answer_time(count)} to answer."
+                  + (f" That is more than {instruments.PULSE_WARNING}: a pulse is meant to be "
+                     "short, and long ones lose answers." if published.key == "pulse"
+                     and count > instruments.PULSE_WARNING else ""))
             return redirect(url_for(".surveys"))
     return render_template("admin/new_item.html", form=form)
 

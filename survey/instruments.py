@@ -32,8 +32,23 @@ class Plan:
     local_items: tuple[int, ...]
 
 
+#: Statements an officer answers in a minute, for the time a survey's notice promises.
+STATEMENTS_PER_MINUTE = 5
+#: Above this many statements the pulse page warns that it is no longer short.
+PULSE_WARNING = 15
+
+
+def answer_time(statements: int) -> str:
+    """The time a survey of `statements` takes, as its notice says it: "about 3 minutes"."""
+    minutes = max(1, -(-int(statements) // STATEMENTS_PER_MINUTE))
+    return f"about {minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def plan_of(instrument: Instrument) -> Plan:
-    constructs = dict.fromkeys(e.item.construct.code for e in instrument.entries)
+    """The scales whose bank statements the instrument holds, and its local statements (a local
+    statement may sit in a scale none of whose bank statements were picked)."""
+    constructs = dict.fromkeys(e.item.construct.code for e in instrument.entries
+                               if e.item.agency_id is None)
     local = tuple(e.item_id for e in instrument.entries if e.item.agency_id is not None)
     return Plan(tuple(constructs), local)
 
@@ -45,17 +60,20 @@ def local_items(agency: Agency) -> list[Item]:
 
 def _entries(agency: Agency, key: str, plan: Plan) -> list[Item]:
     """Bank items of the picked constructs (the standard instrument's pick where it has one,
-    else all of the construct's items), each construct followed by its local items."""
+    else all of the construct's items), each construct followed by its local items; a local
+    item of a construct not picked comes alone, in the construct's place."""
     bank = current_bank()
     by_code = sync_bank(bank)
     standard = {i.code for i in bank.instrument_items(key)} if key in bank.instruments else set()
     local = [i for i in local_items(agency) if i.id in plan.local_items]
-    order = [c for c in bank.constructs if c in plan.constructs]
+    homes = {i.construct.code for i in local}
+    order = [c for c in bank.constructs if c in plan.constructs or c in homes]
     chosen = []
     for construct in order:
-        bank_items = bank.items_of(construct)
-        picked = [i for i in bank_items if i.code in standard] or bank_items
-        chosen += [by_code[i.code] for i in picked]
+        if construct in plan.constructs:
+            bank_items = bank.items_of(construct)
+            picked = [i for i in bank_items if i.code in standard] or bank_items
+            chosen += [by_code[i.code] for i in picked]
         chosen += [i for i in local if i.construct.code == construct]
     return chosen
 
@@ -95,6 +113,7 @@ def add_local_item(agency: Agency, *, text: str, construct: str, reverse_keyed: 
     bank = current_bank()
     if scale not in bank.scales:
         raise ValueError(f"unknown response scale {scale!r}")
+    sync_bank(bank)  # the bank's scales are rows before any survey used them
     row = db.session.scalar(sa.select(Construct).where(Construct.code == construct))
     if row is None:
         raise ValueError(f"unknown scale {construct!r}")
@@ -112,10 +131,9 @@ def add_local_item(agency: Agency, *, text: str, construct: str, reverse_keyed: 
     audit(agency.id, by, "item.create", item.code, text=text, construct=construct,
           reverse_keyed=reverse_keyed)
     plan = plan_of(agency_instrument(agency, key))
-    constructs = plan.constructs if construct in plan.constructs else (*plan.constructs,
-                                                                       construct)
+    # The statement alone: its scale's bank statements come only if the scale was picked.
     instrument = publish_agency_instrument(agency, key,
-                                           Plan(constructs, (*plan.local_items, item.id)), by)
+                                           Plan(plan.constructs, (*plan.local_items, item.id)), by)
     return item, instrument
 
 

@@ -60,8 +60,9 @@ def pulses():
         publishing.schedule(wave)
         flash(f"Pulse scheduled. Its code is {wave.join_code}.")
         return redirect(url_for(".pulses"))
+    statements = len(services.agency_instrument(current_user.agency, "pulse").entries)
     return render_template("leadership/pulses.html", form=form, pulses=pulses,
-                           k=current_user.agency.min_group_size)
+                           k=current_user.agency.min_group_size, statements=statements)
 
 
 @bp.route("/tracker")

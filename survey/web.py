@@ -193,5 +193,7 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(local_time, "local_time")
     from .publishing import publishes_at
     app.add_template_filter(publishes_at, "publishes_at")
+    from .instruments import answer_time
+    app.add_template_filter(answer_time, "answer_time")
     for name, function in (("number", number), ("percent", percent), ("p_value", p_value)):
         app.add_template_filter(function, name)

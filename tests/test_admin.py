@@ -499,3 +499,31 @@ def test_pulse_trend_compares_a_changed_scale_on_its_shared_statements(app, admi
     doc = json.loads(admin_client.get("/leadership/dashboard.json").data)
     cynicism = [row["mean"] for row in doc["tables"]["trend"] if row["construct"] == "cynicism"]
     assert len(cynicism) == 2 and cynicism[0] == cynicism[1]  # the local statement left out
+
+
+def test_a_local_statement_grows_the_pulse_by_exactly_one(app, admin_client, agency_admin):
+    """Adding one "Perceived facilitators" statement to the pulse (which has no facilitators)
+    adds that statement, not the scale's six bank statements; the message and the officer's
+    notice give the real count and time."""
+    with app.app_context():
+        agency = db.session.get(Agency, agency_admin["agency_id"])
+        before = len(services.agency_instrument(agency, "pulse").entries)
+    reply = post_form(admin_client, "/admin/items/new",
+                      text="Our treatment partner tells us what happened after a referral.",
+                      construct="facilitators", scale="agree5", instrument="pulse")
+    assert reply.status_code == 302, re.findall(r'error[^>]*>([^<]+)', reply.text)
+    with app.app_context():
+        agency = db.session.get(Agency, agency_admin["agency_id"])
+        pulse = services.agency_instrument(agency, "pulse")
+        codes = [e.item.code for e in pulse.entries]
+        assert len(codes) == before + 1 == 13
+        assert [c for c in codes if c.startswith("FAC")] == []
+        code = services.start_pulse(agency, None, opens_on=services.local_date(agency)).join_code
+    surveys = admin_client.get("/admin/surveys").text
+    assert "13 statements, about 3 minutes to answer" in surveys
+    officer = Officer(app.test_client(), code)
+    notice = officer.client.get(f"/s/{code}").text
+    assert "13 short statements and takes about 3 minutes" in notice
+    # The scales picked for the pulse stay as they were: choosing them again changes nothing.
+    page = admin_client.get("/admin/surveys/pulse").text
+    assert 'value="facilitators" checked' not in page and "facilitators" in page

@@ -65,7 +65,7 @@ def test_pulse_path_has_no_linkage_step_and_keeps_unit_and_shift(app, agency_set
     client = app.test_client()
     assert client.get(f"/s/{code}/code").location.endswith("/questions")
     page = Officer(client, code).questions().text
-    assert "under three minutes" in page and page.count("<fieldset") == 12
+    assert "12 statements, about 3 minutes" in page and page.count("<fieldset") == 12
     assert 'name="about_unit"' in page and "Prefer not to say" in page
     answer_pulse(app, code, 4, unit=agency_setup["units"]["Bravo"], shift="Nights")
     with app.app_context():
