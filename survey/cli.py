@@ -58,6 +58,8 @@ def demo_command(if_empty, base_url):
                                    "an empty database.")
     if db.session.scalar(sa.select(Agency.id).where(Agency.name == demo.AGENCY)) is None:
         return
+    for what in demo.keep_alive():
+        click.echo(f"Nothing of the demo was open today: opened {what}.")
     click.echo(f"\nThe app will answer on {base_url}/")
     click.echo(f"Staff sign-in: {base_url}/auth/login (password for each: {demo.PASSWORD})")
     for email, _, role in demo.USERS:

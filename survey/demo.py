@@ -20,7 +20,8 @@ from flask import current_app
 from . import accounts, linkage, publishing, services
 from .bank import current_bank, linkage_elements
 from .extensions import db
-from .models import Agency, Answer, Item, Response, Role, StepStatus, Unit, Wave, WaveKind
+from .models import (Agency, Answer, Item, Response, Role, StaffUser, StepStatus, Unit, Wave,
+                     WaveKind)
 
 AGENCY = "Riverside Police Department (demo)"
 PASSWORD = "demo-password"
@@ -268,6 +269,35 @@ def _simulate(rng, agency: Agency, spec: DemoCohort, waves, items) -> None:
 
 def is_empty() -> bool:
     return db.session.scalar(sa.select(sa.func.count()).select_from(Agency)) == 0
+
+
+def keep_alive() -> list[str]:
+    """Whatever the day, leave the demo agency an open training survey and an open pulse to
+    try (run by ``flask demo --if-empty``, so by every ``make run``): a class held today with
+    its before-training survey open, and a pulse opening today, where none is open now.
+    Returns what it opened, for the console."""
+    agency = db.session.scalar(sa.select(Agency).where(Agency.name == AGENCY))
+    if agency is None:
+        return []
+    kinds = {w.kind for w in demo_join_codes()}
+    today = services.local_date(agency)
+    opened = []
+    if not kinds & {WaveKind.PRE, WaveKind.POST, WaveKind.FOLLOWUP}:
+        trainer = db.session.scalar(sa.select(StaffUser).where(
+            StaffUser.agency_id == agency.id, StaffUser.role == Role.TRAINER))
+        cohort = services.create_cohort(
+            agency, name=f"Deflection basics, {today:%-d %B}", held_on=today, trainer=trainer,
+            location="Training room A",
+            topics=["science_of_addiction", "aces", "relapse", "local_treatment"])
+        services.open_wave(cohort.waves[0], current_app.config["WAVE_OPEN_HOURS"])
+        opened.append(f"a class held today ({cohort.name})")
+    if WaveKind.PULSE not in kinds:
+        leader = db.session.scalar(sa.select(StaffUser).where(
+            StaffUser.agency_id == agency.id, StaffUser.role == Role.LEADER))
+        services.start_pulse(agency, leader, opens_on=today, days_open=14)
+        opened.append("a pulse opening today")
+    db.session.commit()
+    return opened
 
 
 def demo_join_codes() -> list[Wave]:

@@ -89,3 +89,23 @@ def test_demo_reports_progress_to_the_end(app):
     with app.app_context():
         demo.load(progress=steps.append)
     assert sum(steps) == demo.STEPS and len(steps) == demo.STEPS
+
+
+def test_make_run_the_next_day_still_leaves_something_open_to_try(app, runner):
+    """The demo's training survey closes a day after loading; `make run` the next day (it runs
+    `flask demo --if-empty`) opens a class held today and a pulse, and prints their codes."""
+    from survey import services
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    with app.app_context():
+        for wave in demo.demo_join_codes():  # a day later, nothing is open any more
+            services.close_wave(wave)
+        assert demo.demo_join_codes() == []
+    again = runner.invoke(args=["demo", "--if-empty"])
+    assert again.exit_code == 0, again.output
+    assert "opened a class held today" in again.output and "opened a pulse" in again.output
+    assert "Open now (Before training, Deflection basics," in again.output
+    assert "Open now (Agency pulse):" in again.output
+    with app.app_context():
+        assert {w.kind for w in demo.demo_join_codes()} == {WaveKind.PRE, WaveKind.PULSE}
+    quiet = runner.invoke(args=["demo", "--if-empty"])  # while they are open, nothing more
+    assert "opened" not in quiet.output
