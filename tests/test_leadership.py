@@ -311,3 +311,33 @@ def test_the_next_pulse_is_proposed_on_the_agencys_cadence(app, leader, agency_s
     months -= 2
     due = dt.date(months // 12, months % 12 + 1, min(opened.day, 28))
     assert f'value="{max(due, today).isoformat()}"' in leader.get("/leadership/pulses").text
+
+
+def test_a_rise_reads_better_or_worse_by_each_scale_s_direction(app, leader, agency_setup):
+    """Every scale rises from 3 to 4: for intention to deflect that is better, for cynicism
+    worse; the dashboard and the officers' page say which, and which way is better."""
+    first = schedule_pulse(app, agency_setup["agency_id"], 20)
+    for _ in range(5):
+        answer_pulse(app, first, 3)
+    close_all(app, agency_setup["agency_id"])
+    second = schedule_pulse(app, agency_setup["agency_id"], 10)
+    for _ in range(5):
+        answer_pulse(app, second, 4)
+    close_all(app, agency_setup["agency_id"])
+    for page in (leader.get("/leadership/").text,
+                 app.test_client().get(f"/results/{agency_setup['token']}").text):
+        rows = {m.group(1): m.group(0) for m in re.finditer(
+            r"<tr><th scope=\"row\">([^<]+?) <span.*?</tr>", page, re.S)}
+        cynicism = next(v for k, v in rows.items() if k.startswith("Cynicism"))
+        intention = next(v for k, v in rows.items() if k.startswith("Intention"))
+        assert "(lower is better)" in cynicism and "+1.00" in cynicism
+        assert 'class="signal-worse">(worse)' in cynicism and "(better)" not in cynicism
+        assert "(higher is better)" in intention
+        assert 'class="signal-better">(better)' in intention and "(worse)" not in intention
+
+
+def test_a_signal_is_named_better_or_worse_never_red_for_an_improvement():
+    from survey.reports.pulses import _direction
+    assert _direction(0.4, "higher") == "better" and _direction(0.4, "lower") == "worse"
+    assert _direction(-0.4, "lower") == "better" and _direction(-0.4, "higher") == "worse"
+    assert _direction(0.0, "higher") == "" and _direction(float("nan"), "lower") == ""

@@ -82,6 +82,14 @@ def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int, wave=Non
     return table
 
 
+def _direction(movement: float, favourable: str) -> str:
+    """"better", "worse" or "" (no movement): a move up or down read against the construct's
+    favourable direction, so that a rise in intention and a fall in cynicism are both better."""
+    if movement != movement or movement == 0:
+        return ""
+    return "better" if (movement > 0) == (favourable != "lower") else "worse"
+
+
 def dashboard(agency: Agency, items: dict[str, TrackerItem],
               cohort_means: pd.DataFrame | None = None,
               previous: dict[str, pd.DataFrame] | None = None, frozen=()) -> Dashboard:
@@ -136,7 +144,13 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
             "slope_per_year": slope.get("slope_per_year", np.nan),
             "slope_ci_low": slope.get("ci_low", np.nan),
             "slope_ci_high": slope.get("ci_high", np.nan),
-            "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False))})
+            "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False)),
+            "favourable": names.loc[construct].get("favourable", "higher"),
+            "change_direction": _direction(
+                last["mean"] - previous["mean"] if previous is not None else np.nan,
+                names.loc[construct].get("favourable", "higher")),
+            "direction": _direction(last["mean"] - last.get("centre", np.nan),
+                                    names.loc[construct].get("favourable", "higher"))})
     glance = pd.DataFrame(glance)
 
     pulses = pulse_list(agency.id, sealed_only=True, open_too=agency.interim_results)
