@@ -179,8 +179,11 @@ def notice(code):
     if wave.status() is not WaveStatus.OPEN:
         return unavailable(wave)
     session.setdefault(_nonce_key(wave), secrets.token_urlsafe(24))
+    units, shifts = about_choices(wave)
+    keeps = {"code": asks_linkage(wave), "unit_shift": bool(units or shifts),
+             "retention": wave.agency.retention_months, "kind": wave.kind.value}
     return render_template("respond/notice.html", wave=wave, agency=wave.agency,
-                           items=len(cached_items(wave.instrument_id)))
+                           items=len(cached_items(wave.instrument_id)), keeps=keeps)
 
 
 @bp.route("/s/<code>/code", methods=["GET", "POST"])

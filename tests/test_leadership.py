@@ -341,3 +341,23 @@ def test_a_signal_is_named_better_or_worse_never_red_for_an_improvement():
     assert _direction(0.4, "higher") == "better" and _direction(0.4, "lower") == "worse"
     assert _direction(-0.4, "lower") == "better" and _direction(-0.4, "higher") == "worse"
     assert _direction(0.0, "higher") == "" and _direction(float("nan"), "lower") == ""
+
+
+def test_each_notice_says_exactly_what_its_survey_keeps(app, agency_setup):
+    """The pulse asks no code but unit and shift; the training survey the reverse; both give
+    the agency's real retention and who can download rows."""
+    from tests.conftest import make_cohort
+    with app.app_context():
+        agency = db.session.get(Agency, agency_setup["agency_id"])
+        agency.retention_months = 60
+        db.session.commit()
+        training = make_cohort(agency, name="Notice class").waves[0].join_code
+    pulse = app.test_client().get(f"/s/{schedule_pulse(app, agency_setup['agency_id'], 1)}").text
+    assert "scrambled form of your personal code" not in pulse
+    assert "No personal code" in pulse and "Your unit and shift, if you choose" in pulse
+    assert "deleted after 60 months" in pulse and "administrators can download" in pulse
+    assert "set by your agency's policy" not in pulse
+    notice = app.test_client().get(f"/s/{training}").text
+    assert "scrambled form of your personal code" in notice
+    assert "unit and shift" not in notice and "deleted after 60 months" in notice
+    assert "trainers and the agency's administrators can download" in notice
