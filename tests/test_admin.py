@@ -47,7 +47,8 @@ def post_form(client, url, **data):
 def invite(client, name="Dana Reyes", email="dana@metro.example.org", role="trainer"):
     reply = post_form(client, "/admin/staff/new", name=name, email=email, role=role)
     assert reply.status_code == 200, reply.text
-    return re.search(r'value="(http[^"]+/auth/welcome/[^"]+)"', reply.text).group(1)
+    return re.search(r'<textarea id="link"[^>]*>(http[^<]+/auth/welcome/[^<]+)</textarea>',
+                     reply.text).group(1)
 
 
 def test_invited_trainer_sets_a_password_and_signs_in(app, admin_client):

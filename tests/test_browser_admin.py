@@ -2,6 +2,8 @@
 the next survey while the earlier class's report stays as it was."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from survey import publishing, services
@@ -59,6 +61,8 @@ def test_admin_invites_a_trainer_and_adds_a_local_statement(browser, admin_live)
     admin.get_by_role("button", name="Create the account and its link").click()
     link = admin.locator("#link").input_value()
     assert "/auth/welcome/" in link
+    admin.get_by_role("button", name="Copy the link").click()  # the whole link, not a cut-off field
+    admin.locator("#link-status").get_by_text(re.compile("Copied|Selected")).wait_for()
 
     other = context(browser, viewport={"width": 1280, "height": 900})
     trainer = other.new_page()
