@@ -18,7 +18,7 @@ from .web import start_staff_session
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 #: Where each role lands after signing in.
-HOME = {Role.ADMIN: "trainer.index", Role.TRAINER: "trainer.index",
+HOME = {Role.ADMIN: "admin.index", Role.TRAINER: "trainer.index",
         Role.LEADER: "leadership.index"}
 
 

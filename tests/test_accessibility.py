@@ -185,6 +185,8 @@ def staff_pages(browser, site, visit):
     page.goto(f"{base}/auth/login")
     _loaded(visit, page, "login")
     sign_in(page, base, "admin@demo.example.org", site["password"])
+    page.get_by_role("heading", name=re.compile("^Accounts at")).wait_for()  # the admin's home
+    page.goto(f"{base}/trainer/")
     page.get_by_role("heading", name="Training classes").wait_for()
     _loaded(visit, page, "trainer-index")
     for name, path in [

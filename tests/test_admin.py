@@ -34,7 +34,9 @@ def agency_admin(app):
 @pytest.fixture
 def admin_client(app, agency_admin):
     client = app.test_client()
-    assert AuthActions(client).login(agency_admin["admin"]).status_code == 302
+    reply = AuthActions(client).login(agency_admin["admin"])
+    # an administrator lands on their own home page (accounts, settings, surveys), not on classes
+    assert reply.status_code == 302 and reply.location.endswith("/admin/")
     return client
 
 
