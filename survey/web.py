@@ -107,6 +107,23 @@ def p_value(value) -> str:
     return "< .001" if value < 0.001 else f"{value:.3f}".lstrip("0")
 
 
+def shown_rows(table):
+    """The rows of a published table that show figures (for a page's loop); the withheld ones
+    are summed up in one line by :func:`withheld_counts`."""
+    if table is None or len(table) == 0 or "withheld" not in table:
+        return [] if table is None else table.itertuples()
+    return table.loc[~table["withheld"].astype(bool)].itertuples()
+
+
+def withheld_counts(table) -> list[tuple[str, int]]:
+    """(reason, number of rows) for a table's withheld rows, most common reason first."""
+    if table is None or len(table) == 0 or "withheld" not in table:
+        return []
+    hidden = table.loc[table["withheld"].astype(bool)]
+    counts = hidden["withheld_reason"].fillna("").value_counts(sort=True)
+    return [(reason or "withheld", int(n)) for reason, n in counts.items()]
+
+
 def local_time(value: dt.datetime | None, tz: str, fmt: str = "%-d %B %Y, %H:%M") -> str:
     if value is None:
         return ""
@@ -195,5 +212,6 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(publishes_at, "publishes_at")
     from .instruments import answer_time
     app.add_template_filter(answer_time, "answer_time")
-    for name, function in (("number", number), ("percent", percent), ("p_value", p_value)):
+    for name, function in (("number", number), ("percent", percent), ("p_value", p_value),
+                           ("shown_rows", shown_rows), ("withheld_counts", withheld_counts)):
         app.add_template_filter(function, name)

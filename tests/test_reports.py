@@ -125,6 +125,14 @@ def test_small_cohort_shows_no_figures_anywhere(app, trainer, setup):
     run_cohort(app, setup, PRE[:3], POST[:3])
     page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
     assert "Withheld: fewer than 5 responses" in page
+    # one line per table, not a row of "Withheld" per scale and survey
+    means = page.split('id="means"')[1].split("</table>")[0]
+    assert means.count("Withheld:") == 1 and "Withheld: fewer than 5 responses (10 of 10 rows)." \
+        in means
+    for anchor in ("change", "items", "alpha", "reliable", "typical"):
+        if f'id="{anchor}"' in page:
+            table = page.split(f'id="{anchor}"')[1].split("</table>")[0]
+            assert table.count("Withheld:") <= 1, anchor
     assert "chart-spec" not in page  # no chart drawn from withheld figures
     for shown in (f"{np.mean(PRE[:3]):.2f}", f"{np.mean(POST[:3]):.2f}"):
         assert shown not in page
