@@ -212,8 +212,14 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
 
 
 def heat_map(table: pd.DataFrame, *, row: str = "unit", column: str = "construct_label",
-             value: str = "mean", title: str | None = None) -> alt.Chart:
-    """Groups by constructs, coloured by `value`; withheld cells marked, never coloured."""
+             value: str = "mean", difference: str | None = None,
+             title: str | None = None) -> alt.Chart:
+    """Groups by constructs, labelled with `value`; withheld cells marked, never coloured.
+
+    Without `difference`, cells are coloured by `value` on 1-5. With it (a column holding each
+    cell's distance from the overall figure, signed so that positive is *better*), cells are
+    coloured on a diverging scale centred on zero and symmetric (blue better, red worse, white
+    as the whole), with its legend, so that small differences between groups show."""
     data = table.copy()
     data["text"] = np.where(data.get("withheld", False), "withheld",
                             data[value].map(lambda v: "" if pd.isna(v) else f"{v:.2f}"))
@@ -221,14 +227,25 @@ def heat_map(table: pd.DataFrame, *, row: str = "unit", column: str = "construct
                                           axis=alt.Axis(labelAngle=-30, labelLimit=180,
                                                         labelAlign="right")),
                                   y=alt.Y(f"{row}:N", title=None))
+    if difference is None:
+        shade, dark = (alt.Color(f"{value}:Q", title="Mean",
+                                 scale=alt.Scale(scheme="blues", domain=[1, 5])),
+                       f"datum['{value}'] > 3.6")
+        valid = value
+    else:
+        reach = float(np.nanmax(np.abs(data[difference]))) if data[difference].notna().any() \
+            else 0.0
+        reach = max(0.25, round(reach + 0.005, 2))
+        shade = alt.Color(f"{difference}:Q", title="Than the whole: worse (-), better (+)",
+                          scale=alt.Scale(scheme="redblue", domain=[-reach, reach],
+                                          domainMid=0),
+                          legend=alt.Legend(format="+.2f"))
+        dark, valid = f"abs(datum['{difference}']) > {0.6 * reach}", difference
     cells = base.mark_rect(stroke="#ffffff").encode(
-        color=alt.condition(f"isValid(datum['{value}'])",
-                            alt.Color(f"{value}:Q", title="Mean",
-                                      scale=alt.Scale(scheme="blues", domain=[1, 5])),
-                            alt.value("#eeeeee")))
+        color=alt.condition(f"isValid(datum['{valid}'])", shade, alt.value("#eeeeee")))
     text = base.mark_text(font=FONT).encode(
         text="text:N",
-        color=alt.condition(f"isValid(datum['{value}']) && datum['{value}'] > 3.6",
+        color=alt.condition(f"isValid(datum['{valid}']) && {dark}",
                             alt.value("#ffffff"), alt.value("#1b1f24")))
     chart = (cells + text).properties(width=alt.Step(110), height=alt.Step(34))
     return _base(chart, title)

@@ -8,6 +8,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import altair as alt
+import numpy as np
+import pandas as pd
 import vl_convert
 from markupsafe import Markup
 
@@ -156,11 +158,22 @@ def dashboard_charts(board) -> dict[str, Figure]:
                 points=points),
             "Each scale's mean in each pulse with its 95% confidence band, control limits, and "
             "completed culture-change steps as dated lines; the table below gives the numbers.")
+    whole = (board.glance.set_index("construct") if len(board.glance) else pd.DataFrame())
     for key, table, row in (("units", board.units, "unit"), ("shifts", board.shifts, "shift")):
         if len(table):
-            out[key] = figure(f"chart-{key}", charts.heat_map(
-                table.rename(columns={"construct_name": "construct_label"}), row=row),
-                f"Latest pulse by {row} and scale; withheld cells are marked.")
+            table = table.rename(columns={"construct_name": "construct_label"})
+            if len(whole) and {"mean", "favourable"} <= set(whole.columns):
+                overall = table["construct"].map(whole["mean"])
+                sign = np.where(table["construct"].map(whole["favourable"]) == "lower", -1, 1)
+                table = table.assign(better_than_whole=(table["mean"] - overall) * sign)
+                drawn = charts.heat_map(table, row=row, difference="better_than_whole")
+                how = ("coloured by how far each group is from the agency as a whole, blue "
+                       "where better, red where worse")
+            else:
+                drawn, how = charts.heat_map(table, row=row), "coloured by the mean"
+            out[key] = figure(f"chart-{key}", drawn,
+                              f"Latest pulse by {row} and scale, {how}; withheld cells are "
+                              "marked.")
     if len(board.figures):
         from .services import PROGRAM_MEASURES
         out["figures"] = figure("chart-figures", charts.program_chart(

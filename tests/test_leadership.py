@@ -119,6 +119,9 @@ def test_no_cell_under_k_including_by_subtraction(app, leader, agency_setup):
 
     page = leader.get("/leadership/").text
     assert page.count(">withheld<") >= 8  # marked in the heat maps
+    # coloured by each unit's distance from the agency as a whole, on a diverging scale
+    assert '"scheme": "redblue"' in page or '"scheme":"redblue"' in page
+    assert "Than the whole: worse (-), better (+)" in page
     assert "5.00" not in page  # Charlie's mean appears nowhere
     rows = list(csv.DictReader(io.StringIO(leader.get(
         "/leadership/dashboard.csv?table=units").text)))

@@ -238,3 +238,25 @@ def test_trajectory_chart_layers_the_pooled_model(changes):
     svg = render(charts.trajectory_chart(gaps))
     assert drawn(svg) == 4
     assert drawn(svg, "rule") == drawn(render(charts.trajectory_chart(changes)), "rule") - 1
+
+
+def test_heat_map_shows_better_and_worse_than_the_whole_on_a_diverging_scale():
+    """Values spanning 2.4-3.5 all look alike on a 1-5 blue; coloured by the distance from the
+    agency's figure (positive = better) they do not, and the legend says which way is which."""
+    table = pd.DataFrame({"unit": ["North", "South", "K9"], "construct": "cynicism",
+                          "construct_label": "Cynicism", "n": [20, 12, 9],
+                          "mean": [2.4, 3.5, 3.0], "withheld": False,
+                          "better_than_whole": [0.6, -0.5, 0.0]})
+    spec = charts.heat_map(table, difference="better_than_whole").to_dict()
+    colour = spec["layer"][0]["encoding"]["color"]["condition"]
+    assert colour["field"] == "better_than_whole"
+    assert colour["scale"]["scheme"] == "redblue" and colour["scale"]["domain"] == [-0.6, 0.6]
+    assert colour["scale"]["domainMid"] == 0 and "better (+)" in colour["title"]
+    svg = render(charts.heat_map(table, difference="better_than_whole"))
+    fills = dict(re.findall(r'aria-label="[^"]*unit: (\w+);[^"]*"[^>]*fill="(rgb\([^)]*\))"',
+                            svg))
+    assert "2.40" in svg and "3.50" in svg and "better (+)" in svg
+    red, green, blue = (int(v) for v in re.findall(r"\d+", fills["North"]))
+    assert blue > red  # better than the whole: blue
+    red, green, blue = (int(v) for v in re.findall(r"\d+", fills["South"]))
+    assert red > blue  # worse: red
