@@ -81,14 +81,19 @@ def stop(process, sig=signal.SIGTERM):
 
 
 class Browser:
-    """Just enough of a browser: one connection per request, the session cookie kept."""
+    """Just enough of a browser: one connection per request, every cookie kept (the session
+    and, once signed in, the sign-in limit's device cookie)."""
 
     def __init__(self, port):
-        self.port, self.cookie, self.token = port, "", ""
+        self.port, self.cookies, self.token = port, {}, ""
+
+    @property
+    def cookie(self) -> str:
+        return "; ".join(f"{name}={value}" for name, value in self.cookies.items())
 
     def request(self, method, path, form=None):
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        headers = {"Cookie": self.cookie} if self.cookie else {}
+        headers = {"Cookie": self.cookie} if self.cookies else {}
         body = None
         if form is not None:
             body = urlencode(form)
@@ -97,9 +102,10 @@ class Browser:
             conn.request(method, path, body=body, headers=headers)
             reply = conn.getresponse()
             text = reply.read().decode()
-            cookie = reply.getheader("Set-Cookie")
-            if cookie:
-                self.cookie = cookie.split(";", 1)[0]
+            for header, value in reply.getheaders():
+                if header.lower() == "set-cookie":
+                    name, _, rest = value.split(";", 1)[0].partition("=")
+                    self.cookies[name.strip()] = rest
             found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', text)
             if found:
                 self.token = found.group(1)

@@ -66,7 +66,7 @@ def burst(officers, code):
 def expected_id(app, officer):
     """The response key the server derives from this officer's session nonce."""
     serializer = app.session_interface.get_signing_serializer(app)
-    state = serializer.loads(officer.cookie.split("=", 1)[1])
+    state = serializer.loads(officer.cookies[app.config["SESSION_COOKIE_NAME"]])
     nonce = next(v for k, v in state.items() if k.startswith("nonce"))
     return services.response_id(SECRET, nonce)
 
