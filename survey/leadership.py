@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from . import jobs, publishing, queries, services
+from . import jobs, publishing, queries, services, web
 from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .extensions import db
@@ -32,7 +32,7 @@ def index():
         Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE).order_by(Wave.opens_at)).all()
     context = publishing.page_context(publishing.agency_subject(agency.id), agency, pulses,
                                       show_error=current_user.role is Role.ADMIN)
-    return render_template("leadership/index.html", **context)
+    return web.render_published("leadership/index.html", **context)
 
 
 @bp.route("/dashboard.<any(csv, json):fmt>")

@@ -25,11 +25,11 @@ import hashlib
 import json
 import zlib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
-from markupsafe import Markup
 
 from . import charts as page_charts
 from . import exports, jobs, reports
@@ -188,7 +188,7 @@ def _next_version(subject: str) -> int:
 
 def record_failure(agency_id: int, subject: str, error: BaseException) -> None:
     """A failed run: its reason kept, no parts; the previous complete version stays in use."""
-    k = db.session.scalar(sa.select(Agency.min_group_size).where(Agency.id == agency_id)) or 5
+    k = db.session.get(Agency, agency_id).min_group_size  # a staff page has it: no query or 5
     db.session.add(PublishedResult(
         agency_id=agency_id, subject=subject, version=_next_version(subject),
         status=PublicationStatus.FAILED, k=k, basis={"method": METHOD},
@@ -221,13 +221,6 @@ def latest(subject: str, k: int | None = None) -> PublishedResult | None:
     return db.session.scalar(statement)
 
 
-def last_failure(subject: str) -> PublishedResult | None:
-    """The latest version when it failed (one query); None when the latest run succeeded."""
-    row = db.session.scalar(sa.select(PublishedResult).where(PublishedResult.subject == subject)
-                            .order_by(PublishedResult.version.desc()).limit(1))
-    return row if row is not None and row.status is PublicationStatus.FAILED else None
-
-
 def failures(agency_id: int, limit: int = 20) -> list[PublishedResult]:
     """The agency's recent failed runs whose subject has not published since (one query)."""
     rows = db.session.scalars(sa.select(PublishedResult).where(
@@ -248,9 +241,38 @@ def part(result: PublishedResult | None, name: str) -> bytes | None:
     return None if body is None else zlib.decompress(body)
 
 
-def page_body(result: PublishedResult | None) -> Markup | None:
-    body = part(result, "page.html")
-    return None if body is None else Markup(body.decode())
+class Published(NamedTuple):
+    """What a page or a download shows: the result, one part's bytes and media type, and the
+    newest run when that run failed."""
+    result: PublishedResult | None
+    body: bytes | None
+    media_type: str | None
+    failure: PublishedResult | None
+
+
+def published_part(subject: str, k: int, name: str = "page.html") -> Published:
+    """The latest complete version of `subject` published under a minimum group of at least
+    `k` (a raised minimum makes older figures stale), its part `name`, and the newest run when
+    that run failed. One statement when the newest run is complete and current, as it nearly
+    always is; two or three otherwise."""
+    def newest(*where):
+        row = db.session.execute(
+            sa.select(PublishedResult, PublishedPart.body, PublishedPart.media_type)
+            .outerjoin(PublishedPart, sa.and_(PublishedPart.result_id == PublishedResult.id,
+                                              PublishedPart.name == name))
+            .where(PublishedResult.subject == subject, *where)
+            .order_by(PublishedResult.version.desc()).limit(1)).first()
+        return (None, None, None) if row is None else tuple(row)
+
+    complete = PublishedResult.status == PublicationStatus.COMPLETE
+    result, body, media_type = newest()
+    failure = None
+    if result is not None and result.status is PublicationStatus.FAILED:
+        failure, (result, body, media_type) = result, newest(complete)
+    if result is not None and result.k < k:
+        result, body, media_type = newest(complete, PublishedResult.k >= k)
+    return Published(result, None if body is None else zlib.decompress(body), media_type,
+                     failure)
 
 
 # --- What a cohort publishes ----------------------------------------------------------------
@@ -538,7 +560,7 @@ def compare_subject(agency_id: int, cohort_ids: list[int]) -> str:
                                       [cohort_subject(c) for c in cohort_ids]),
                                       PublishedResult.status == PublicationStatus.COMPLETE)
                                   .group_by(PublishedResult.subject)).all()
-    k = db.session.scalar(sa.select(Agency.min_group_size).where(Agency.id == agency_id))
+    k = db.session.get(Agency, agency_id).min_group_size  # a staff page has it: no query
     key = json.dumps([sorted(cohort_ids), sorted(map(list, versions)), k, METHOD])
     return f"compare:{agency_id}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
 
@@ -564,16 +586,18 @@ def publish_compare(agency_id: int, cohort_ids: list[int]) -> PublishedResult | 
     return store(agency_id, subject, comparison.k, basis, parts)
 
 
-def compare(agency_id: int, cohort_ids: list[int]) -> tuple[PublishedResult | None, str]:
-    """The kept comparison of these cohorts, or None while it is being computed (asked for
-    here: inline it is ready at once, with a worker on the next visit)."""
+def compare(agency_id: int, cohort_ids: list[int]) -> tuple[
+        PublishedResult | None, bytes | None, str]:
+    """The kept comparison of these cohorts with its page part, or None while it is being
+    computed (asked for here: inline it is ready at once, with a worker on the next visit);
+    and its subject."""
     publish_due(agency_id)
     subject = compare_subject(agency_id, cohort_ids)
-    found = latest(subject)
-    if found is None:
+    shown = published_part(subject, 0)
+    if shown.result is None:
         jobs.enqueue("compare", agency_id, sorted(cohort_ids))
-        found = latest(subject)
-    return found, subject
+        shown = published_part(subject, 0)
+    return shown.result, shown.body, subject
 
 
 def open_counts(waves: list[Wave], now: dt.datetime | None = None) -> list[dict]:
@@ -591,36 +615,34 @@ def open_counts(waves: list[Wave], now: dt.datetime | None = None) -> list[dict]
 
 def page_context(subject: str, agency: Agency, waves: list[Wave], *,
                  show_error: bool = False) -> dict:
-    """The latest published result of `subject` with its page part, the waves still open (their
-    counts only) and the last failed run, if the newest run failed. Asks first for any wave
-    that is due, so a page never waits for a scheduler to publish."""
+    """The latest published result of `subject` with its page part (as stored bytes, for
+    `web.render_published`), the waves still open (their counts only) and the last failed run,
+    if the newest run failed. Asks first for any wave that is due, so a page never waits for a
+    scheduler to publish."""
     publish_due(agency.id)
-    result = latest(subject, agency.min_group_size)
-    if result is None and subject == agency_subject(agency.id):
+    shown = published_part(subject, agency.min_group_size)
+    if shown.result is None and shown.failure is None and subject == agency_subject(agency.id):
         # The dashboard also shows the tracker and program figures: it exists from the start.
         jobs.enqueue("publish_agency", agency.id)
-        result = latest(subject, agency.min_group_size)
-    return {"result": result, "body": page_body(result),
+        shown = published_part(subject, agency.min_group_size)
+    result, body, _, failure = shown
+    return {"result": result, "body": body,
             "tables": (result.basis.get("tables", []) if result else []),
             "k": result.k if result else agency.min_group_size, "tz": agency.timezone,
-            "waiting": open_counts(waves), "failure": last_failure(subject),
-            "show_error": show_error}
+            "waiting": open_counts(waves), "failure": failure, "show_error": show_error}
 
 
 def download(subject: str, agency: Agency, name: str, filename: str):
     """A stored download of the latest published result, or a clear 404."""
     from flask import abort
     publish_due(agency.id)
-    result = latest(subject, agency.min_group_size)
-    if result is None and subject == agency_subject(agency.id):
+    shown = published_part(subject, agency.min_group_size, name)
+    if shown.result is None and shown.failure is None and subject == agency_subject(agency.id):
         jobs.enqueue("publish_agency", agency.id)
-        result = latest(subject, agency.min_group_size)
-    row = None if result is None else db.session.execute(
-        sa.select(PublishedPart.body, PublishedPart.media_type).where(
-            PublishedPart.result_id == result.id, PublishedPart.name == name)).first()
-    if row is None:
+        shown = published_part(subject, agency.min_group_size, name)
+    if shown.body is None:
         abort(404, "Nothing is published here yet: results appear when a survey has closed.")
-    return exports.download(zlib.decompress(row.body), filename, row.media_type)
+    return exports.download(shown.body, filename, shown.media_type)
 
 
 def download_tables(subject: str, agency: Agency, fmt: str, part_stem: str, filename: str,

@@ -30,12 +30,11 @@ import sqlalchemy as sa
 from flask import (Blueprint, abort, current_app, g, redirect, render_template, request, session,
                    url_for)
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnavailable
 
-from . import joincode, linkage, publishing, services
+from . import joincode, linkage, publishing, services, web
 from .errors import render_error
 from .extensions import db, limiter
 from .bank import linkage_elements
@@ -300,10 +299,9 @@ def results(token):
     if agency is None:
         abort(404, "There is no results page at this address.")
     publishing.publish_due(agency.id)
-    result = publishing.latest(publishing.agency_subject(agency.id), agency.min_group_size)
-    body = publishing.part(result, "results.html")
-    return render_template("respond/results.html", agency=agency,
-                           body=Markup(body.decode()) if body else None)
+    body = publishing.published_part(publishing.agency_subject(agency.id),
+                                     agency.min_group_size, "results.html").body
+    return web.render_published("respond/results.html", body, agency=agency)
 
 
 @bp.route("/s/<code>/thanks")

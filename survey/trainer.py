@@ -192,7 +192,7 @@ def report(cohort_id):
     cohort = get_cohort(cohort_id)
     context = publishing.page_context(publishing.cohort_subject(cohort.id), cohort.agency,
                                       cohort.waves, show_error=current_user.role is Role.ADMIN)
-    return render_template("trainer/report.html", cohort=cohort, **context)
+    return web.render_published("trainer/report.html", cohort=cohort, **context)
 
 
 @bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
@@ -238,13 +238,13 @@ def compare():
     """Cohorts side by side, from their published results: computed once per selection in a
     job and kept; while it is computed the page says so."""
     all_cohorts, chosen, filters = _comparison_from_request()
-    result = (publishing.compare(current_user.agency_id, [c.id for c in chosen])[0]
-              if chosen else None)
+    result, body, _ = (publishing.compare(current_user.agency_id, [c.id for c in chosen])
+                       if chosen else (None, None, None))
     trainers = db.session.scalars(sa.select(StaffUser).where(
         StaffUser.agency_id == current_user.agency_id,
         StaffUser.role.in_([Role.TRAINER, Role.ADMIN])).order_by(StaffUser.name)).all()
-    return render_template("trainer/compare.html", chosen=chosen, result=result,
-                           body=publishing.page_body(result),
+    return web.render_published("trainer/compare.html", chosen=chosen, result=result,
+                           body=body,
                            tables=result.basis.get("tables", []) if result else [],
                            all_cohorts=all_cohorts, filters=filters, trainers=trainers,
                            topics=curriculum_topics(), query=request.query_string.decode())
@@ -257,7 +257,7 @@ def compare_export(fmt):
     _, chosen, _ = _comparison_from_request()
     if not chosen:
         abort(404, "No class matches these choices.")
-    _, subject = publishing.compare(current_user.agency_id, [c.id for c in chosen])
+    _, _, subject = publishing.compare(current_user.agency_id, [c.id for c in chosen])
     return publishing.download_tables(subject, current_user.agency, fmt, "compare",
                                       "cohort-comparison", "changes")
 

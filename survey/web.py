@@ -5,12 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
+import secrets
 import time
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, session
+from flask import Flask, Response, current_app, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup
+from sqlalchemy.orm import joinedload
 from werkzeug.routing import IntegerConverter
 
 from . import joincode
@@ -29,11 +32,15 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 #: A year, the longest max-age caches honour; "immutable": no revalidation on reload.
 STATIC_FOREVER = "public, max-age=31536000, immutable"
 _digests: dict[tuple[str, float], str] = {}
+_known: dict[tuple[str, str], str | None] = {}
 
 
 def static_digest(filename: str) -> str | None:
-    """The first 12 hex digits of the file's SHA-256 (kept per file and modification time)."""
+    """The first 12 hex digits of the file's SHA-256 (kept per file and modification time;
+    outside debug mode, kept per name: deployed static files change only with a deploy)."""
     folder = current_app.static_folder
+    if not current_app.debug and (folder, filename) in _known:
+        return _known[folder, filename]
     path = os.path.realpath(os.path.join(folder, filename))
     if not path.startswith(os.path.realpath(folder) + os.sep) or not os.path.isfile(path):
         return None
@@ -41,6 +48,7 @@ def static_digest(filename: str) -> str | None:
     if key not in _digests:
         with open(path, "rb") as fh:
             _digests[key] = hashlib.sha256(fh.read()).hexdigest()[:12]
+    _known[folder, filename] = _digests[key]
     return _digests[key]
 
 
@@ -87,6 +95,36 @@ def security_headers(response):
         # Nothing an officer answered stays in the device's cache or history of pages.
         response.headers["Cache-Control"] = "no-store"
     return response
+
+
+#: The staff navigation's destinations (endpoints with no arguments).
+STAFF_NAV = ("trainer.index", "trainer.compare", "leadership.index", "leadership.pulses",
+             "leadership.tracker", "leadership.figures", "admin.index", "auth.logout")
+_nav: dict[str, dict[str, str]] = {}
+
+
+def staff_nav() -> dict[str, str]:
+    """The staff navigation's addresses by endpoint: the same on every page, so built once per
+    application root rather than on every view."""
+    root = request.script_root
+    if root not in _nav:
+        _nav[root] = {endpoint: url_for(endpoint) for endpoint in STAFF_NAV}
+    return _nav[root]
+
+
+#: Where a stored page part goes in the page around it (never in any template's own text).
+_PART_MARK = f"<!--published-part-{secrets.token_hex(8)}-->"
+
+
+def render_published(template: str, body: bytes | None, **context) -> Response:
+    """`template` rendered around a published page part: the part's stored bytes go into the
+    response as they are, so a page that can hold half a megabyte of figures and drawings is
+    not decoded and encoded again on every view. The template shows ``body`` once."""
+    if body is None:
+        return current_app.response_class(render_template(template, body=None, **context))
+    page = render_template(template, body=Markup(_PART_MARK), **context).encode()
+    head, mark, tail = page.partition(_PART_MARK.encode())
+    return current_app.response_class(head + body + tail if mark else page)
 
 
 def number(value, digits: int = 2, sign: bool = False) -> str:
@@ -191,7 +229,8 @@ def load_user(user_id: str) -> StaffUser | None:
     lifetime = current_app.permanent_session_lifetime.total_seconds()
     if not isinstance(started, int) or time.time() - started > lifetime:
         return None
-    user = db.session.get(StaffUser, int(ident))
+    # The agency comes in the same statement: nearly every staff page reads it.
+    user = db.session.get(StaffUser, int(ident), options=[joinedload(StaffUser.agency)])
     if user is None or str(user.session_version) != version:
         return None
     return user
@@ -206,6 +245,7 @@ def init_app(app: Flask) -> None:
     app.url_defaults(static_address)
     app.view_functions["static"] = in_memory_static(app.view_functions["static"])
     app.context_processor(lambda: {"now": dt.datetime.now(dt.timezone.utc)})
+    app.add_template_global(staff_nav)
     app.add_template_filter(joincode.display, "join_code")
     app.add_template_filter(local_time, "local_time")
     from .publishing import publishes_at

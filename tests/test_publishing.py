@@ -254,8 +254,8 @@ def test_published_pages_take_a_fixed_number_of_statements(app, admin, setup, si
 
 
 EXPECTED_STATEMENTS = {
-    "/trainer/cohorts/1/report": 9, "/trainer/cohorts/1/report.json": 6,
-    "/trainer/cohorts/1/responses.csv": 7, "/leadership/": 7, "/trainer/compare": 12}
+    "/trainer/cohorts/1/report": 6, "/trainer/cohorts/1/report.json": 4,
+    "/trainer/cohorts/1/responses.csv": 5, "/leadership/": 4, "/trainer/compare": 8}
 
 
 # --- No arrival order left after publishing ------------------------------------------------
