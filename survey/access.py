@@ -12,6 +12,7 @@ import functools
 import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
 
 from .extensions import db
 from .models import Cohort, Role, StaffUser, Wave, cohort_trainer
@@ -31,17 +32,19 @@ def role_required(*roles: Role):
     return decorator
 
 
-def agency_row(model, row_id: int, missing: str):
+def agency_row(model, row_id: int, missing: str, options=()):
     """The row, if it belongs to the signed-in user's agency; else 404 with `missing` (another
     agency's id answers exactly like an id that does not exist)."""
-    row = db.session.get(model, row_id) if 0 < row_id <= MAX_ID else None
+    row = db.session.get(model, row_id, options=options) if 0 < row_id <= MAX_ID else None
     if row is None or row.agency_id != current_user.agency_id:
         abort(404, missing)
     return row
 
 
 def get_cohort(cohort_id: int) -> Cohort:
-    return agency_row(Cohort, cohort_id, "There is no such class in your agency.")
+    # With its surveys, in the same statement: every page of a class shows them.
+    return agency_row(Cohort, cohort_id, "There is no such class in your agency.",
+                      [joinedload(Cohort.waves)])
 
 
 def get_wave(wave_id: int) -> Wave:

@@ -28,10 +28,12 @@ def index():
     """The cultural temperature at a glance, over time, and by unit and shift: as published
     when the latest pulse closed; open pulses show their counts only."""
     agency = current_user.agency
-    pulses = db.session.scalars(sa.select(Wave).where(
-        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE).order_by(Wave.opens_at)).all()
-    context = publishing.page_context(publishing.agency_subject(agency.id), agency, pulses,
-                                      show_error=current_user.role is Role.ADMIN)
+    waiting = db.session.scalars(sa.select(Wave).where(
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_(None))
+        .order_by(Wave.opens_at)).all()  # the pulses not published yet: their counts only
+    context = publishing.page_context(publishing.agency_subject(agency.id), agency, waiting,
+                                      show_error=current_user.role is Role.ADMIN,
+                                      whole_agency=True)
     return web.render_published("leadership/index.html", **context)
 
 

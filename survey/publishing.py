@@ -63,10 +63,16 @@ def due_wave_ids(agency_id: int | None = None, now: dt.datetime | None = None) -
     return list(db.session.scalars(statement))
 
 
-def publish_due(agency_id: int | None = None) -> list[int]:
-    """Ask for the publishing of every wave that is due (the cheap check staff pages make, and
-    what `flask results publish --due` runs from a scheduler)."""
-    due = due_wave_ids(agency_id)
+def publish_due(agency_id: int | None = None, waves: list[Wave] | None = None) -> list[int]:
+    """Ask for the publishing of every wave that is due (what `flask results publish --due` and
+    the worker's scheduler run). With `waves`, a page's own waves, already loaded, only those
+    are checked, with no query: a page never waits for a scheduler to show its own figures."""
+    if waves is None:
+        due = due_wave_ids(agency_id)
+    else:
+        cutoff = utcnow() - grace()
+        due = [w.id for w in waves if w.sealed_at is None and w.opens_at is not None
+               and w.closes_at is not None and w.closes_at <= cutoff]
     for wave_id in due:
         jobs.enqueue("publish_wave", wave_id)
     if agency_id is not None and _snapshot_due(agency_id):
@@ -614,12 +620,13 @@ def open_counts(waves: list[Wave], now: dt.datetime | None = None) -> list[dict]
 # --- What a page needs to show a published result -------------------------------------------
 
 def page_context(subject: str, agency: Agency, waves: list[Wave], *,
-                 show_error: bool = False) -> dict:
+                 show_error: bool = False, whole_agency: bool = False) -> dict:
     """The latest published result of `subject` with its page part (as stored bytes, for
     `web.render_published`), the waves still open (their counts only) and the last failed run,
     if the newest run failed. Asks first for any wave that is due, so a page never waits for a
-    scheduler to publish."""
-    publish_due(agency.id)
+    scheduler to publish: its own `waves` (those not sealed are all it needs), or every wave
+    of the agency for a page built on all of them (`whole_agency`)."""
+    publish_due(agency.id, None if whole_agency else waves)
     shown = published_part(subject, agency.min_group_size)
     if shown.result is None and shown.failure is None and subject == agency_subject(agency.id):
         # The dashboard also shows the tracker and program figures: it exists from the start.

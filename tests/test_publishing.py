@@ -254,7 +254,7 @@ def test_published_pages_take_a_fixed_number_of_statements(app, admin, setup, si
 
 
 EXPECTED_STATEMENTS = {
-    "/trainer/cohorts/1/report": 6, "/trainer/cohorts/1/report.json": 4,
+    "/trainer/cohorts/1/report": 4, "/trainer/cohorts/1/report.json": 4,
     "/trainer/cohorts/1/responses.csv": 5, "/leadership/": 4, "/trainer/compare": 8}
 
 
