@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
 import zipfile
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from .extensions import db
 from .models import Agency, Answer, Cohort, CohortTopic, Response, StaffUser, Wave, WaveKind
 from .queries import answers_frame, program_figures
 from . import jobs, publishing
-from .reports import response_data
 from .services import audit, local_date
 
 Progress = Callable[[int], None]
@@ -146,8 +146,8 @@ def pulse_responses(agency: Agency) -> tuple[pd.DataFrame, list[str]]:
 
 
 def agency_archive(agency: Agency, *, progress: Progress = _ignore) -> bytes:
-    """One zip with instrument versions, each cohort's responses and codebook, the pulses and
-    the program figures. No linkage hash, database id, unit or shift leaves; small surveys are
+    """One zip with instrument versions, each cohort's responses and codebook as published,
+    the sealed pulses and the program figures. No linkage hash, database id, unit or shift leaves; small surveys are
     left out as in every other export."""
     cohorts = db.session.scalars(sa.select(Cohort).where(Cohort.agency_id == agency.id)
                                  .order_by(Cohort.held_on, Cohort.id)).all()
@@ -156,11 +156,19 @@ def agency_archive(agency: Agency, *, progress: Progress = _ignore) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("instrument_versions.csv", to_csv(instrument_table(agency)))
         for n, cohort in enumerate(cohorts, start=1):
-            data = response_data(cohort)
+            # As published when its surveys closed: the same files its own downloads give.
+            subject = publishing.cohort_subject(cohort.id)
+            files = {name: publishing.published_part(subject, agency.min_group_size, name).body
+                     for name in ("responses.csv", "codebook.csv", "summary.json")}
             folder = f"cohorts/{n:03d}-{slug(cohort.name)}"
-            archive.writestr(f"{folder}/responses.csv", to_csv(data.rows))
-            archive.writestr(f"{folder}/codebook.csv", to_csv(data.codebook))
-            notes += [f"{cohort.name}: {note}" for note in data.notes]
+            if files["responses.csv"] is None:
+                notes.append(f"{cohort.name}: nothing published yet (no survey of it has "
+                             "closed), left out.")
+            else:
+                archive.writestr(f"{folder}/responses.csv", files["responses.csv"])
+                archive.writestr(f"{folder}/codebook.csv", files["codebook.csv"] or b"")
+                summary = json.loads(files["summary.json"] or b"{}")
+                notes += [f"{cohort.name}: {note}" for note in summary.get("notes", [])]
             progress(1)
         pulses, pulse_notes = pulse_responses(agency)
         archive.writestr("pulses/responses.csv", to_csv(pulses))

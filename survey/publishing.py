@@ -354,7 +354,7 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
             value_labels=data.value_labels, documents=data.rows.attrs["documents"])),
         Part("codebook.csv", "text/csv", exports.to_csv(data.codebook)),
         Part("summary.json", "application/json", json.dumps({
-            "rows": len(data.rows), "tables": list(result.tables)})),
+            "rows": len(data.rows), "tables": list(result.tables), "notes": data.notes})),
     ]
     return parts, result
 
