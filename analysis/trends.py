@@ -110,6 +110,37 @@ def _runs(side: np.ndarray, length: int = RUN_LENGTH) -> np.ndarray:
     return flags
 
 
+def _run_starts(side: np.ndarray, length: int = RUN_LENGTH) -> list[int]:
+    """Positions where a run of `length` or more equal non-zero signs begins."""
+    starts, start = [], 0
+    for i in range(1, len(side) + 1):
+        if i == len(side) or side[i] != side[start]:
+            if side[start] != 0 and i - start >= length:
+                starts.append(start)
+            start = i
+    return starts
+
+
+def _phase_starts(g: pd.DataFrame, steps: pd.DataFrame, method: str) -> list[tuple[int, str]]:
+    """Where one construct's staged phases begin (positions in `g`, sorted by date, means all
+    present), each with the step that began it ("" for the first)."""
+    phases = [(0, "")]
+    dates = g["date"].to_numpy()
+    for step_date, label in steps.sort_values("date")[["date", "step"]].itertuples(index=False):
+        after = int(np.searchsorted(dates, np.datetime64(step_date), side="left"))
+        begin = phases[-1][0]
+        if after <= begin or after >= len(g):
+            continue
+        current = g.iloc[begin:]
+        limits = _limits(current, method)
+        side = np.sign(current["mean"].to_numpy(float) - limits["centre"].to_numpy(float))
+        starts = [begin + s for s in _run_starts(np.nan_to_num(side))]
+        shift = [s for s in starts if after <= s < after + MIN_PULSES]
+        if shift and shift[0] - begin >= MIN_PULSES and len(g) - shift[0] >= MIN_PULSES:
+            phases.append((shift[0], label))
+    return phases
+
+
 def _limits(g: pd.DataFrame, method: str) -> pd.DataFrame:
     """Control limits for one construct's pulses (rows sorted by date, means all present)."""
     x = g["mean"].to_numpy(float)
@@ -134,7 +165,8 @@ def _limits(g: pd.DataFrame, method: str) -> pd.DataFrame:
     return out
 
 
-def control_limits(summary: pd.DataFrame, *, method: str = "individuals") -> pd.DataFrame:
+def control_limits(summary: pd.DataFrame, *, method: str = "individuals",
+                   steps: pd.DataFrame | None = None) -> pd.DataFrame:
     """Statistical process control limits for each construct's series of pulse means.
 
     Parameters
@@ -145,6 +177,9 @@ def control_limits(summary: pd.DataFrame, *, method: str = "individuals") -> pd.
     method : {"individuals", "xbar"}
         ``"individuals"``: an individuals and moving-range (XmR) chart of the pulse means.
         ``"xbar"``: an x-bar chart whose limits follow each pulse's number of scores.
+    steps : pandas.DataFrame, optional
+        Culture-change steps, with columns ``date`` and ``step`` (a label): staged limits (see
+        Notes). Without it, one set of limits per construct.
 
     Returns
     -------
@@ -159,6 +194,10 @@ def control_limits(summary: pd.DataFrame, *, method: str = "individuals") -> pd.
         * ``moving_range`` (``"individuals"`` only): |mean - previous pulse's mean|, NaN for the
           first pulse
         * ``mr_ucl`` (``"individuals"`` only): upper limit of the moving-range chart
+        * ``phase``: 0, 1, ...: the stage whose limits apply (always 0 without ``steps``)
+        * ``phase_step``: the step that began the pulse's phase, "" for the first phase
+        * ``rule``: which rule flagged the pulse, ``"beyond the limits"``, ``"run of 8 on one
+          side"`` (a point flagged by both names the first), or ``""``
 
     Notes
     -----
@@ -178,13 +217,24 @@ def control_limits(summary: pd.DataFrame, *, method: str = "individuals") -> pd.
     (Nelson uses 9); a point exactly on the centre ends a run. The zone rules (2 of 3 beyond
     2σ, 4 of 5 beyond 1σ) are not applied: they add false alarms.
 
+    Staged limits: when a sustained shift follows a culture-change step, the limits are
+    recomputed for the new phase, so that a signal means "unexpected" and a shift the step
+    explains reads as the step's effect. A shift is a run (the run rule above, against the
+    current phase's centre) that begins at one of the first 3 pulses on or after the step's
+    date; the new phase begins where the run begins. Each phase needs at least 3 pulses, on
+    both sides of the split, else the step does not split. Steps are taken in date order, each
+    tested against the phase the steps before it left. Within a phase the formulas above apply
+    to that phase's pulses alone (moving ranges do not cross a phase boundary: the first pulse
+    of a phase has none).
+
     Missing data: rows with a missing mean are kept, take no part in the limits (moving ranges
     join the neighbouring available pulses) and get False flags. A construct with fewer than 3
     available pulses gets NaN limits and False flags, silently. In ``"xbar"``, pulses with
     n = 1 contribute nothing to σ.
 
     Checked against numpy computations of the formulas above on statsmodels' Nile data set
-    (the 1898 fall in flow shows as a run) and hand-made series, and the x-bar σ against the
+    (the 1898 fall in flow shows as a run; staged at a step in 1899, each phase's limits equal
+    the formulas on that phase alone) and hand-made series, and the x-bar σ against the
     residual variance of a statsmodels one-way ANOVA on pingouin's ``tips`` data set.
 
     References
@@ -198,14 +248,36 @@ def control_limits(summary: pd.DataFrame, *, method: str = "individuals") -> pd.
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
     check_columns(summary, SUMMARY_COLUMNS + (("sd",) if method == "xbar" else ()), "summary")
+    if steps is not None:
+        check_columns(steps, ("date", "step"), "steps")
+        steps = steps.assign(date=pd.to_datetime(steps["date"])).dropna(subset=["date"])
     data = summary.sort_values(["construct", "date", "wave"], ignore_index=True)
-    parts = [_limits(g, method) for _, g in data.dropna(subset=["mean"]).groupby("construct")]
-    limits = pd.concat(parts) if parts else _limits(data.iloc[:0], method)
+    data["date"] = pd.to_datetime(data["date"])
+    parts = []
+    for _, g in data.dropna(subset=["mean"]).groupby("construct"):
+        starts = _phase_starts(g, steps, method) if steps is not None and len(steps) else \
+            [(0, "")]
+        ends = [s for s, _ in starts[1:]] + [len(g)]
+        for phase, ((begin, label), end) in enumerate(zip(starts, ends)):
+            part = _limits(g.iloc[begin:end], method)
+            part["phase"], part["phase_step"] = phase, label
+            parts.append(part)
+    limits = pd.concat(parts) if parts else _limits(data.iloc[:0], method).assign(
+        phase=pd.Series(dtype=int), phase_step=pd.Series(dtype=object))
     out = data.join(limits)
+    missing = out["phase"].isna()
+    if missing.any():  # a pulse with no mean belongs to the phase of the pulse before it
+        out["phase"] = out.groupby("construct")["phase"].transform(
+            lambda p: p.ffill().bfill()).fillna(0)
+        out["phase_step"] = out.groupby("construct")["phase_step"].transform(
+            lambda p: p.ffill().bfill()).fillna("")
+    out["phase"] = out["phase"].astype(int)
     out["beyond"] = ((out["mean"] > out["ucl"]) | (out["mean"] < out["lcl"])).astype(bool)
     out["run"] = False
-    for _, g in out[out["centre"].notna()].groupby("construct"):
+    for _, g in out[out["centre"].notna()].groupby(["construct", "phase"]):
         out.loc[g.index, "run"] = _runs(np.sign(g["mean"] - g["centre"]).to_numpy())
+    out["rule"] = np.where(out["beyond"], "beyond the limits",
+                           np.where(out["run"], f"run of {RUN_LENGTH} on one side", ""))
     return out
 
 

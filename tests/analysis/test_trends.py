@@ -260,3 +260,69 @@ def test_bad_arguments():
         control_limits(summary.drop(columns="sd"), method="xbar")
     with pytest.raises(ValueError, match="date"):
         trend_slope(summary.drop(columns="date"))
+
+
+# --- control_limits: staged limits at culture-change steps ----------------------------------
+
+def xmr(x):
+    """The individuals chart's centre and limits of one phase, by the formulas."""
+    mr_bar = np.abs(np.diff(x)).mean()
+    return x.mean(), x.mean() + 2.66 * mr_bar, x.mean() - 2.66 * mr_bar
+
+
+def test_staged_limits_on_nile_follow_each_phase():
+    """The Nile's flow staged at two made-up steps. 1899 (the first year after the fall): the
+    next pulses are not a run of 8 (1903 rises above the centre), so no new phase. 1918: the
+    eleven dry years from 1918 are a run, so the limits are recomputed from 1918, and each
+    phase's limits equal the formulas on that phase alone."""
+    x = nile.load_pandas().data.set_index("year")["volume"]
+    at_1899 = pd.DataFrame({"date": [pd.Timestamp("1899-01-01")], "step": ["Dam"]})
+    assert (control_limits(nile_summary(), steps=at_1899)["phase"] == 0).all()
+    steps = pd.DataFrame({"date": [pd.Timestamp("1918-01-01")], "step": ["Dry years"]})
+    out = control_limits(nile_summary(), steps=steps)
+    assert out["phase"].max() == 1 and out.loc[out["phase"] == 1, "wave"].min() == 1918
+    for phase, years in ((0, x.index < 1918), (1, x.index >= 1918)):
+        part = out[out["phase"] == phase]
+        centre, ucl, lcl = xmr(x[years].to_numpy(float))
+        np.testing.assert_allclose(part["centre"], centre, rtol=RTOL)
+        np.testing.assert_allclose(part["ucl"], ucl, rtol=RTOL)
+        np.testing.assert_allclose(part["lcl"], lcl, rtol=RTOL)
+    assert (out.loc[out["phase"] == 1, "phase_step"] == "Dry years").all()
+    assert (out.loc[out["phase"] == 0, "phase_step"] == "").all()
+    assert np.isnan(out.loc[out["wave"] == 1918, "moving_range"]).all()  # no range across
+    plain = control_limits(nile_summary())
+    assert plain.loc[plain["wave"].between(1918, 1928), "run"].all()
+    assert not out.loc[out["wave"].between(1918, 1928), "run"].all()
+
+
+def test_a_step_without_a_shift_changes_nothing():
+    rng = np.random.default_rng(7)
+    values = 3 + rng.normal(0, 0.05, 24)
+    steps = pd.DataFrame({"date": [pd.Timestamp("2021-01-01")], "step": ["Policy"]})
+    staged = control_limits(series(values), steps=steps)
+    plain = control_limits(series(values))
+    assert (staged["phase"] == 0).all()
+    pd.testing.assert_frame_equal(staged, plain)
+
+
+def test_a_shift_after_a_step_reads_as_its_effect_and_rules_are_named():
+    """Twelve pulses at 3.0, a step, twelve at 3.5: staged, nothing is a signal any more; a
+    later outlier is flagged by the new phase's limits and the rule is named."""
+    base = [3.0, 3.05, 2.95, 3.0, 3.02, 2.98, 3.0, 3.04, 2.96, 3.0, 3.01, 2.99]
+    values = base + [v + 0.5 for v in base] + [3.1]
+    steps = pd.DataFrame({"date": [pd.Timestamp("2021-01-01")], "step": ["Chief's memo"]})
+    plain = control_limits(series(values))
+    assert plain["run"].iloc[:24].all() and (plain["rule"].iloc[:24] != "").all()
+    staged = control_limits(series(values), steps=steps)
+    assert staged["phase"].tolist() == [0] * 12 + [1] * 13
+    assert staged["rule"].iloc[:24].eq("").all()        # the shift is the step's effect
+    assert staged["rule"].iloc[24] == "beyond the limits"  # 3.1 is unexpected at ~3.5
+    assert set(staged["rule"]) <= {"", "beyond the limits", "run of 8 on one side"}
+
+
+def test_a_step_too_late_or_too_early_does_not_split():
+    values = [3.0] * 2 + [3.5] * 20
+    early = pd.DataFrame({"date": [pd.Timestamp("2020-03-01")], "step": ["Too early"]})
+    assert (control_limits(series(values), steps=early)["phase"] == 0).all()  # 2 pulses before
+    late = pd.DataFrame({"date": [pd.Timestamp("2030-01-01")], "step": ["Future"]})
+    assert (control_limits(series(values), steps=late)["phase"] == 0).all()
