@@ -550,3 +550,26 @@ def test_prefer_not_to_answer_is_missing_to_the_80_percent_rule(app, admin, setu
     assert float(skipped[-2]["score_facilitators"]) == pytest.approx(scored[0])  # 4 of 5
     book = admin.get(f"/trainer/cohorts/{setup['cohort_id']}/codebook.csv").text
     assert "Prefer not to answer" in book
+
+
+def test_a_statement_fewer_than_the_smallest_group_answered_is_withheld(app, admin, setup):
+    """Six officers answer; two prefer not to answer one statement, so four answered it: that
+    statement's agreement is withheld (fewer than 5 answers), the others are shown."""
+    from survey.bank import current_bank
+    items = current_bank().instrument_items("training")
+    quiet = items[0].code
+    for n in range(6):
+        answers = {f"q_{i.code}": "4" for i in items}
+        if n < 2:
+            answers[f"q_{quiet}"] = "none"
+        officer = Officer(app.test_client(), setup["pre"])
+        officer.start()
+        officer.give_code(skip=True)
+        officer.fields()
+        assert officer.submit(answers).status_code == 302
+    publish(app, setup["pre_id"])
+    doc = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    rows = {r["item"]: r for r in doc["tables"]["item_agreement"]}
+    assert rows[quiet]["withheld"] and rows[quiet]["agree_share"] is None
+    shown = [r for code, r in rows.items() if code != quiet]
+    assert shown and all(not r["withheld"] and r["agree_share"] == 1.0 for r in shown)
