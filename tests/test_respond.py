@@ -547,3 +547,23 @@ def test_a_long_pulse_is_cut_into_parts_of_whole_headings():
     assert all(len(group) <= PART_SIZE for _, group in cut)
     big = items(10, 7)  # a heading larger than a part stays whole, on its own
     assert [len(group) for _, group in parts(big, WaveKind.PULSE)] == [10, 7]
+
+
+def test_prefer_not_to_answer_is_carried_through_a_lost_session(app, officer):
+    """Asked for the personal code again, the officer's "Prefer not to answer" choices come
+    back chosen, and are still stored as no answer."""
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    answers = {f: ("none" if n % 10 == 0 else "4") for n, f in enumerate(fields)}
+    officer.client.delete_cookie("session")
+    reply = officer.submit(answers)
+    assert reply.status_code == 400 and "lost the personal code" in reply.text
+    back = officer.client.post(f"/s/{officer.code}/code", data={
+        "csrf_token": csrf_token(reply.text), "skip": "x", **answers})
+    assert back.status_code == 200 and "Your answers are still here" in back.text
+    assert len(re.findall(r'<input checked id="q_[A-Z0-9]+-none"', back.text)) == 3
+    assert answered_count(back.text) == "25 of 25 answered"
+    resend = officer.client.post(f"/s/{officer.code}/questions",
+                                 data={"csrf_token": csrf_token(back.text), **answers})
+    assert resend.status_code == 302 and stored(app) == (1, 22)
