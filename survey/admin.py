@@ -301,7 +301,8 @@ def preview(instrument_id):
     form = survey_form(items)
     note = None
     if request.method == "POST" and form.validate_on_submit():
-        note = "Every statement was answered. This is a preview: nothing was stored."
+        note = ("Every statement has an answer or “Prefer not to answer”. This is a preview: "
+                "nothing was stored.")
     return render_survey(view, items, form, preview=note or True)
 
 

@@ -20,7 +20,10 @@ from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
 from .services import FOLLOWUP_DAYS
 
-MISSING_ANSWER = "Choose an answer for this statement."
+MISSING_ANSWER = "Choose an answer for this statement, or “Prefer not to answer”."
+#: The form value of "Prefer not to answer": a choice the officer made, stored as no answer.
+PREFER_NOT = "none"
+PREFER_NOT_LABEL = "Prefer not to answer"
 
 #: Dates staff may give: a training, a pulse, a tracker step, a month of figures.
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
@@ -120,6 +123,7 @@ def _survey_form_class(items: tuple[SurveyItem, ...]) -> type[SurveyForm]:
     for item in items:
         choices = [SelectChoice(str(value), label) for value, label in
                    zip(range(item.scale_min, item.scale_max + 1), item.labels)]
+        choices.append(SelectChoice(PREFER_NOT, PREFER_NOT_LABEL))
         setattr(Form, item.field, RadioField(item.text, choices=choices,
                                              validators=[InputRequired(MISSING_ANSWER)]))
     return Form
@@ -146,9 +150,10 @@ def check_about(formdata: MultiDict, units: dict[str, int], shifts: list[str]
 def check_posted(items: list[SurveyItem], formdata: MultiDict, extra=()) -> dict[int, int]:
     """The answers posted, by item id; abort with 400 on anything a real form cannot send.
 
-    Missing answers are not an error here (the form reports them next to each statement); an
-    unknown question, a value off the scale or two answers to one statement are forged. `extra`
-    names other fields the form may carry (checked by their own function).
+    Missing answers are not an error here (the form reports them next to each statement), and
+    "Prefer not to answer" is no answer: nothing is kept for that statement, so it is missing
+    to every figure. An unknown question, a value off the scale or two answers to one statement
+    are forged. `extra` names other fields the form may carry (checked by their own function).
     """
     by_field = {item.field: item for item in items}
     answers = {}
@@ -163,6 +168,8 @@ def check_posted(items: list[SurveyItem], formdata: MultiDict, extra=()) -> dict
         if len(values) != 1:
             abort(400, "The form held more than one answer to one statement. Nothing was saved.")
         value = values[0]
+        if value == PREFER_NOT:
+            continue
         if not (value.isascii() and value.isdigit()
                 and item.scale_min <= int(value) <= item.scale_max):
             abort(400, f"An answer was off the {item.scale_min} to {item.scale_max} scale. "

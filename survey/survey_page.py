@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template, request
 
+from .forms import PREFER_NOT
 from .models import WaveKind
 from .queries import SurveyItem, instrument_items
 
@@ -41,18 +42,47 @@ class WaveView:
     shifts: tuple[str, ...]
 
 
+#: A pulse of at most this many statements (the bank's pulse has 12, about three minutes) is one
+#: list of statements with no parts: cut by heading it made "Part 1 of 7" over one or two
+#: statements each, more headings to read than statements. Above 15 a pulse is no longer short.
+PULSE_ONE_PART = 15
+#: A longer pulse is cut into parts of at most this many statements, each made of whole
+#: consecutive headings (a heading with more statements than this is a part of its own).
+PART_SIZE = 8
+
+
+def parts(items, kind: WaveKind) -> list[tuple[str | None, list]]:
+    """The survey's parts, each (heading, statements); one part with no heading for a short
+    pulse. Training surveys keep one part per heading (five parts of four to six statements)."""
+    groups: list[tuple[str, list]] = []
+    for item in items:
+        if not groups or groups[-1][0] != item.heading:
+            groups.append((item.heading, []))
+        groups[-1][1].append(item)
+    if kind is not WaveKind.PULSE:
+        return groups
+    if len(items) <= PULSE_ONE_PART:
+        return [(None, list(items))]
+    packed: list[tuple[list[str], list]] = []
+    for heading, group in groups:
+        if packed and len(packed[-1][1]) + len(group) <= PART_SIZE:
+            if heading not in packed[-1][0]:
+                packed[-1][0].append(heading)
+            packed[-1][1].extend(group)
+        else:
+            packed.append(([heading], list(group)))
+    return [(" · ".join(headings), group) for headings, group in packed]
+
+
 def render_survey(view: WaveView, items, form, problem=None, preview=None):
     """The survey page; needs no database, so it can be shown when the database is down.
 
     `preview` (an administrator's preview) marks the page as one that stores nothing."""
-    sections = []
-    for item in items:
-        if not sections or sections[-1][0] != item.heading:
-            sections.append((item.heading, []))
-        sections[-1][1].append(item)
     missing = [i for i in items if form[i.field].errors]
-    return render_template("respond/questions.html", wave=view, form=form, sections=sections,
-                           missing=missing, problem=problem, total=len(items),
+    answered = sum(1 for i in items if form[i.field].data)  # "Prefer not to answer" included
+    return render_template("respond/questions.html", wave=view, form=form,
+                           sections=parts(items, view.kind), missing=missing, problem=problem,
+                           total=len(items), answered=answered, prefer_not=PREFER_NOT,
                            asks_linkage=view.asks_linkage,
                            units=[(key, name) for key, _, name in view.units],
                            shifts=view.shifts, about=request.form, preview=preview)

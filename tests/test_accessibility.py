@@ -412,3 +412,60 @@ def test_the_survey_with_the_keyboard_alone_on_a_phone(browser, survey_site):
     assert responses == 1
     assert dict(stored) == wanted
     assert linked, "the personal code chosen with the arrow keys was not kept"
+
+
+# --- The error summary's link, on a phone (issue 17) ---------------------------------------------
+
+LANDED = """(field) => {
+  const set = document.getElementById(field);
+  const legend = set.querySelector('legend').getBoundingClientRect();
+  const active = document.activeElement;
+  return {focused: active === set || (set.contains(active) && active.type === 'radio'),
+          active: active.tagName + '#' + active.id, top: legend.top, bottom: legend.bottom,
+          height: window.innerHeight,
+          counts: [...document.querySelectorAll('.progress')].map((p) => p.textContent)};
+}"""
+
+
+@pytest.mark.parametrize("javascript", [True, False], ids=["js", "no-js"])
+def test_the_error_link_lands_on_the_statement_with_its_text_in_view(browser, survey_site,
+                                                                    javascript):
+    """Miss two statements on a 375 px phone, send, follow each error link: the statement's
+    fieldset has focus and its legend (the statement) is on the screen, not above it; the
+    count at the top says how many are answered, with or without JavaScript."""
+    ctx = context(browser, java_script_enabled=javascript, **PHONE)
+    page = ctx.new_page()
+    base, code = survey_site["base"], survey_site["code"]
+    page.goto(f"{base}/s/{code}")
+    page.get_by_role("link", name="Continue").click()
+    page.get_by_role("button", name="Skip this step").click()
+    page.get_by_role("heading", name="Your views").wait_for()
+    items = current_bank().instrument_items("training")
+    missed = [items[11], items[-1]]
+    for item in items:
+        if item not in missed:
+            page.locator(f"label[for='q_{item.code}-{'none' if item is items[3] else 2}']").click()
+    page.get_by_role("button", name="Send my answers").click()
+    page.get_by_text("2 statements still need an answer").wait_for()
+    for item in missed:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.locator("#error-summary").get_by_role("link", name=item.text).click()
+        page.wait_for_function(f"location.hash === '#q_{item.code}'")
+        landed = page.evaluate(LANDED, f"q_{item.code}")
+        assert landed["focused"], f"focus is on {landed['active']}, not the statement"
+        assert 0 <= landed["top"] and landed["bottom"] <= landed["height"], landed
+        assert landed["counts"] == ["23 of 25 answered"] * 2, landed["counts"]
+    shot(page, f"officer-error-link-{'js' if javascript else 'no-js'}")
+    page.locator(f"label[for='q_{missed[0].code}-none']").click()
+    if javascript:  # the script keeps both counts up to date
+        assert page.evaluate(LANDED, f"q_{missed[0].code}")["counts"] == ["24 of 25 answered"] * 2
+    page.locator(f"label[for='q_{missed[1].code}-4']").click()
+    with page.expect_navigation(timeout=60000):
+        page.get_by_role("button", name="Send my answers").click()
+    heading = page.locator("h1").inner_text()
+    assert heading == "Thank you. Your answers are in.", (heading, page.url)
+    ctx.close()
+    with survey_site["app"].app_context():
+        kept = db.session.scalar(sa.select(sa.func.count()).select_from(Answer))
+        db.session.remove()
+    assert kept == 23  # 25 statements, two of them "Prefer not to answer"

@@ -3,6 +3,8 @@ nothing else; one more answer sheet changes nothing an attacker can subtract; wh
 equals a fresh computation; publishing leaves no arrival order in PostgreSQL or in the SQLite
 file; a failed run publishes nothing and the administrator sees why."""
 import datetime as dt
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -498,3 +500,76 @@ def test_a_mean_published_earlier_is_never_the_key_to_a_later_small_group(app, a
     agree = [r for r in second["tables"]["item_agreement"]
              if r["wave_label"] == "After training" and r["construct"] == "stigma"]
     assert agree and all(r["agree_share"] is None for r in agree)
+
+
+def test_prefer_not_to_answer_is_missing_to_the_80_percent_rule(app, admin, setup):
+    """Six officers answer; on the five-statement facilitators scale one prefers not to answer
+    one statement (4 of 5 answered: still scored) and one prefers not to answer two (3 of 5: no
+    score). The published mean and count equal a pandas computation of the same rule, and the
+    downloads keep the skipped statements empty (issue 17)."""
+    import pandas as pd
+    from survey.bank import current_bank
+    items = [i for i in current_bank().instrument_items("training")]
+    facilitators = [i for i in items if i.construct == "facilitators"]
+    assert len(facilitators) == 5
+    sheets = []
+    for n in range(6):
+        answers = {f"q_{i.code}": str(1 + (n + k) % 5) for k, i in enumerate(items)}
+        for item in facilitators[:{0: 1, 1: 2}.get(n, 0)]:
+            answers[f"q_{item.code}"] = "none"
+        officer = Officer(app.test_client(), setup["pre"])
+        officer.start()
+        officer.give_code(skip=True)
+        officer.fields()
+        assert officer.submit(answers).status_code == 302
+        sheets.append(answers)
+    publish(app, setup["pre_id"])
+
+    long = pd.DataFrame([(n, i.code, int(a[f"q_{i.code}"]), i.reverse_keyed)
+                         for n, a in enumerate(sheets) for i in facilitators
+                         if a[f"q_{i.code}"] != "none"],
+                        columns=["officer", "item", "value", "reverse"])
+    long["keyed"] = long["value"].where(~long["reverse"], 6 - long["value"])
+    per = long.groupby("officer")["keyed"].agg(["mean", "size"])
+    scored = per.loc[per["size"] >= 0.8 * 5, "mean"]
+    assert list(per["size"]) == [4, 3, 5, 5, 5, 5] and list(scored.index) == [0, 2, 3, 4, 5]
+
+    doc = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    row = next(r for r in doc["tables"]["scale_means"] if r["construct"] == "facilitators")
+    assert row["n"] == 5
+    assert row["mean"] == pytest.approx(scored.mean())
+    page = admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert f"{scored.mean():.2f}" in page
+
+    rows = list(csv.DictReader(io.StringIO(
+        admin.get(f"/trainer/cohorts/{setup['cohort_id']}/responses.csv").text)))
+    assert len(rows) == 6
+    skipped = sorted(rows, key=lambda r: sum(r[i.code] == "" for i in facilitators))
+    assert [sum(r[i.code] == "" for i in facilitators) for r in skipped] == [0, 0, 0, 0, 1, 2]
+    assert skipped[-1]["score_facilitators"] == ""       # 3 of 5: no score
+    assert float(skipped[-2]["score_facilitators"]) == pytest.approx(scored[0])  # 4 of 5
+    book = admin.get(f"/trainer/cohorts/{setup['cohort_id']}/codebook.csv").text
+    assert "Prefer not to answer" in book
+
+
+def test_a_statement_fewer_than_the_smallest_group_answered_is_withheld(app, admin, setup):
+    """Six officers answer; two prefer not to answer one statement, so four answered it: that
+    statement's agreement is withheld (fewer than 5 answers), the others are shown."""
+    from survey.bank import current_bank
+    items = current_bank().instrument_items("training")
+    quiet = items[0].code
+    for n in range(6):
+        answers = {f"q_{i.code}": "4" for i in items}
+        if n < 2:
+            answers[f"q_{quiet}"] = "none"
+        officer = Officer(app.test_client(), setup["pre"])
+        officer.start()
+        officer.give_code(skip=True)
+        officer.fields()
+        assert officer.submit(answers).status_code == 302
+    publish(app, setup["pre_id"])
+    doc = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    rows = {r["item"]: r for r in doc["tables"]["item_agreement"]}
+    assert rows[quiet]["withheld"] and rows[quiet]["agree_share"] is None
+    shown = [r for code, r in rows.items() if code != quiet]
+    assert shown and all(not r["withheld"] and r["agree_share"] == 1.0 for r in shown)

@@ -153,12 +153,13 @@ def test_missing_answers_are_named_and_given_answers_kept(app, officer):
     page = officer.submit(given)
     assert page.status_code == 200
     assert "3 statements still need an answer" in page.text
-    assert page.text.count("Choose an answer for this statement.") == 3
+    assert page.text.count("Choose an answer for this statement, or “Prefer not to answer”.") == 3
     for field, value in given.items():
         assert re.search(rf'<input checked id="{field}-\d" name="{field}" required type="radio" '
                          rf'value="{value}">', page.text), field
     for field in fields[-3:]:
-        assert f'href="#{field}-0"' in page.text
+        assert f'href="#{field}"' in page.text  # the statement's fieldset, not its first point
+        assert re.search(rf'<fieldset class="item has-error" id="{field}" tabindex="-1"', page.text)
         assert "checked" not in re.search(rf'<fieldset[^>]*>(?:(?!</fieldset>).)*name="{field}"'
                                           rf'(?:(?!</fieldset>).)*</fieldset>', page.text,
                                           re.S).group(0)
@@ -434,3 +435,135 @@ def test_respondent_pages_are_not_cached(officer):
     assert page.headers["Cache-Control"] == "no-store"
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+# --- "Prefer not to answer", the count at the top, parts (issue 17) ----------------------------
+
+def answered_count(page: str) -> str:
+    """The server-written count at the top of the form (before the first statement)."""
+    top = page[page.index('<form method="post"'):page.index("<fieldset")]
+    return re.search(r'<p class="progress" id="progress"[^>]*>([^<]*)</p>', top).group(1)
+
+
+def test_every_statement_offers_prefer_not_to_answer_and_says_what_it_means(officer):
+    officer.start()
+    officer.give_code(skip=True)
+    page = officer.questions().text
+    assert page.count("<span>Prefer not to answer</span>") == 25
+    assert len(re.findall(r'id="q_[A-Z0-9]+-none" name="q_[A-Z0-9]+" required type="radio" '
+                          r'value="none"', page)) == 25
+    top = page[:page.index("<form")]  # said before the first statement, in plain words
+    assert "You may choose “Prefer not to answer” on any statement: nothing is kept for it." \
+        in top
+    assert "if you skip more than 1 in 5 of a topic’s statements, you are left out of that " \
+           "topic’s result" in top
+    assert answered_count(page) == "0 of 25 answered"
+
+
+def test_prefer_not_to_answer_stores_no_answer_for_that_statement(app, officer):
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    answers = {f: "4" for f in fields}
+    answers[fields[0]] = answers[fields[7]] = "none"
+    assert officer.submit(answers).status_code == 302
+    with app.app_context():
+        codes = db.session.scalars(sa.select(Answer.item_id)).all()
+        from survey.models import Item
+        kept = set(db.session.scalars(sa.select(Item.code).where(Item.id.in_(codes))))
+    assert stored(app) == (1, 23)
+    assert f"q_{sorted(kept)[0]}" in fields
+    assert {fields[0][2:], fields[7][2:]}.isdisjoint(kept) and len(kept) == 23
+
+
+def test_a_statement_left_without_any_choice_still_needs_one(app, officer):
+    """"Prefer not to answer" is a choice: leaving a statement blank is still a mistake."""
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    answers = {f: "none" for f in fields[:-1]}
+    page = officer.submit(answers)
+    assert page.status_code == 200
+    assert "1 statement still needs an answer" in page.text
+    assert answered_count(page.text) == "24 of 25 answered"  # without JavaScript, at the top
+    assert page.text.count('value="none">') == 25 and page.text.count('checked id="') == 24
+    assert stored(app) == (0, 0)
+
+
+@pytest.mark.parametrize("forged", ["None", "none ", "NONE", ""])
+def test_only_the_form_s_own_prefer_not_value_passes(app, officer, forged):
+    officer.start()
+    officer.give_code(skip=True)
+    answers = {f: "3" for f in officer.fields()}
+    answers["q_STG01"] = forged
+    reply = officer.submit(answers)
+    assert reply.status_code == 400 and "Nothing was saved" in reply.text
+    assert stored(app) == (0, 0)
+
+
+def test_the_pulse_is_one_list_of_statements_and_training_keeps_its_parts(app, setup, officer):
+    from survey.models import Agency
+    with app.app_context():
+        agency = db.session.get(Agency, setup["agency_id"])
+        code = services.start_pulse(agency, None, opens_on=dt.date.today()).join_code
+    pulse = Officer(app.test_client(), code)
+    pulse.start()
+    page = pulse.questions().text
+    assert page.count("<fieldset") == 12
+    assert "Part 1 of" not in page  # twelve statements: one list, no one-statement parts
+    assert answered_count(page) == "0 of 12 answered"
+    assert page.count("<span>Prefer not to answer</span>") == 12
+    answers = {f: "3" for f in pulse.fields(pulse.questions())}
+    answers[next(iter(answers))] = "none"
+    assert pulse.submit(answers).status_code == 302
+    assert stored(app) == (1, 11)
+    officer.start()
+    officer.give_code(skip=True)
+    training = officer.questions().text
+    assert [int(n) for n in re.findall(r"Part (\d) of 5", training)] == [1, 2, 3, 4, 5]
+
+
+def test_a_long_pulse_is_cut_into_parts_of_whole_headings():
+    from survey.models import WaveKind
+    from survey.queries import SurveyItem
+    from survey.survey_page import PART_SIZE, parts
+
+    def items(*sizes):
+        out = []
+        for h, size in enumerate(sizes):
+            out += [SurveyItem(len(out) + 1, f"I{len(out)}", "text", f"c{h}", f"Heading {h}", 1, 5,
+                               ("a", "b", "c", "d", "e")) for _ in range(size)]
+        return out
+
+    short = items(2, 2, 3, 1, 2, 1, 1)  # the bank's pulse: 12 statements under 7 headings
+    assert parts(short, WaveKind.PULSE) == [(None, short)]
+    assert len(parts(short, WaveKind.PRE)) == 7  # a training survey keeps a part per heading
+    long = items(3, 3, 2, 4, 4, 1, 2)  # 19 statements
+    cut = parts(long, WaveKind.PULSE)
+    assert [len(group) for _, group in cut] == [8, 8, 3]
+    assert [heading for heading, _ in cut] == ["Heading 0 · Heading 1 · Heading 2",
+                                               "Heading 3 · Heading 4", "Heading 5 · Heading 6"]
+    assert [i for _, group in cut for i in group] == long
+    assert all(len(group) <= PART_SIZE for _, group in cut)
+    big = items(10, 7)  # a heading larger than a part stays whole, on its own
+    assert [len(group) for _, group in parts(big, WaveKind.PULSE)] == [10, 7]
+
+
+def test_prefer_not_to_answer_is_carried_through_a_lost_session(app, officer):
+    """Asked for the personal code again, the officer's "Prefer not to answer" choices come
+    back chosen, and are still stored as no answer."""
+    officer.start()
+    officer.give_code(skip=True)
+    fields = officer.fields()
+    answers = {f: ("none" if n % 10 == 0 else "4") for n, f in enumerate(fields)}
+    officer.client.delete_cookie("session")
+    reply = officer.submit(answers)
+    assert reply.status_code == 400 and "lost the personal code" in reply.text
+    back = officer.client.post(f"/s/{officer.code}/code", data={
+        "csrf_token": csrf_token(reply.text), "skip": "x", **answers})
+    assert back.status_code == 200 and "Your answers are still here" in back.text
+    assert len(re.findall(r'<input checked id="q_[A-Z0-9]+-none"', back.text)) == 3
+    assert answered_count(back.text) == "25 of 25 answered"
+    resend = officer.client.post(f"/s/{officer.code}/questions",
+                                 data={"csrf_token": csrf_token(back.text), **answers})
+    assert resend.status_code == 302 and stored(app) == (1, 22)

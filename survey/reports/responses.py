@@ -82,7 +82,8 @@ def response_data(cohort: Cohort, data: CohortData | None = None) -> ResponseDat
         book.append((item.item, item.text, "ordinal",
                      "; ".join(f"{n} = {t}" for n, t in enumerate(scale, start=1)),
                      item.construct, "yes" if item.reverse_keyed else "no",
-                     "Agreement as answered (not reverse-keyed)"))
+                     "Agreement as answered (not reverse-keyed); empty when not answered "
+                     "(“Prefer not to answer”, or a survey version without it)"))
     for construct in constructs:
         name = items.loc[items["construct"] == construct, "construct_name"].iloc[0]
         book.append((f"score_{construct}", f"{name}: scale score", "scale", "1 to 5",
@@ -97,7 +98,9 @@ def response_data(cohort: Cohort, data: CohortData | None = None) -> ResponseDat
     rows.attrs["column_labels"] = {**dict(zip(codebook["variable"], codebook["label"])),
                                    **labels}
     rows.attrs["documents"] = [
-        "Items hold agreement as answered, 1 = Strongly disagree to 5 = Strongly agree.",
+        "Items hold agreement as answered, 1 = Strongly disagree to 5 = Strongly agree; an "
+        "empty cell is no answer (the officer chose “Prefer not to answer”, or the survey "
+        "version did not ask it). Nothing else marks it: it is missing, never a value.",
         "Scale scores (score_...) are the mean of the keyed items, counted when at least 80% "
         "of a scale's items were answered; a reverse-keyed item enters as 6 minus the answer.",
         "Reverse-keyed items: " + (", ".join(reversed_items) or "none") + ".",
