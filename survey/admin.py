@@ -10,7 +10,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, exports, instruments, jobs, lifecycle, lockout, mail, publishing
+from . import accounts, auditlog, exports, instruments, jobs, lifecycle, lockout, mail, publishing
 from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
@@ -310,11 +310,19 @@ def preview(instrument_id):
 @bp.route("/audit")
 @admin_required
 def audit_log():
-    """Who changed what, when: newest first, 50 to a page."""
-    page = db.paginate(sa.select(AuditEntry).where(
-        AuditEntry.agency_id == current_user.agency_id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), per_page=50, max_per_page=50)
-    return render_template("admin/audit.html", page=page, agency=current_user.agency)
+    """Who changed what, when: newest first, 50 to a page, filtered by who, kind and dates."""
+    agency = current_user.agency
+    staff = db.session.execute(sa.select(StaffUser.id, StaffUser.name).where(
+        StaffUser.agency_id == agency.id).order_by(StaffUser.name)).all()
+    filters, problems = auditlog.parse_filters(request.args, {s.id for s in staff})
+    found = auditlog.entries(agency.id, agency.timezone, filters)
+    status = 400 if problems else 200
+    if not problems and found.page > found.pages:
+        problems.append(f"There is no page {found.page}: what you chose fills "
+                        f"{found.pages} page{'s' if found.pages != 1 else ''}.")
+        status = 404
+    return render_template("admin/audit.html", found=found, filters=filters, staff=staff,
+                           kinds=auditlog.KINDS, problems=problems, agency=agency), status
 
 
 @bp.route("/archive")
