@@ -47,6 +47,8 @@ ACTIONS = {
 }
 
 ARROW = "→"
+#: A longer list is shown by its ends and its length.
+LONGEST_LIST = 8
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,6 +198,9 @@ def _value(value) -> str:
     if value is False:
         return "no"
     if isinstance(value, (list, tuple)):
+        if len(value) > LONGEST_LIST:  # 36 months or 25 statement codes: the ends and a count
+            return (", ".join(_value(v) for v in value[:3]) + ", …, "
+                    + ", ".join(_value(v) for v in value[-2:]) + f" ({len(value)} in all)")
         return ", ".join(_value(v) for v in value) if value else "(none)"
     if isinstance(value, dict):
         return "; ".join(f"{_label(k)}: {_value(v)}" for k, v in value.items()) or "(none)"

@@ -44,6 +44,10 @@ def log(app):
             AuditEntry(agency_id=agency_id, staff_user_id=None,
                        at=LATE - dt.timedelta(days=3), action="archive.write",
                        target="/srv/archive.zip", detail={"bytes": 2048}),
+            AuditEntry(agency_id=agency_id, staff_user_id=admin_id,
+                       at=LATE - dt.timedelta(days=4), action="instrument.publish",
+                       target="pulse version 2",
+                       detail={"items": [f"PF_{n:03}" for n in range(1, 19)]}),
             AuditEntry(agency_id=facts["other_id"], staff_user_id=None, at=LATE,
                        action="agency.settings", target="Elsewhere PD",
                        detail={"changes": {"min_group_size": [5, 3]}}),
@@ -71,6 +75,8 @@ def test_the_log_is_a_readable_table_in_the_agencys_time(log):
         "26 February 2026, 21:30 | A admin | Changed an account trainer@lakeside.example.org"
         " | Role: trainer → leader",
         "25 February 2026, 21:30 | System | Wrote the archive /srv/archive.zip | Bytes: 2048",
+        "24 February 2026, 21:30 | A admin | Published a survey version pulse version 2 | "
+        "Items: PF_001, PF_002, PF_003, …, PF_017, PF_018 (18 in all)",
     ]
     assert "{&#34;" not in page.text and '{"' not in page.text  # no raw JSON
     assert "Elsewhere PD" not in page.text  # another agency's log stays its own
@@ -87,14 +93,15 @@ def test_filters_by_who_kind_and_dates_in_local_time(log):
 
     assert shown(who="system") == ["Wrote the archive /srv/archive.zip"]
     assert shown(who=str(log["admin_id"])) == [
-        "Changed the settings Lakeside PD", "Changed an account trainer@lakeside.example.org"]
+        "Changed the settings Lakeside PD", "Changed an account trainer@lakeside.example.org",
+        "Published a survey version pulse version 2"]
     assert shown(who=str(log["trainer_id"])) == []
     assert shown(kind="account") == ["Changed an account trainer@lakeside.example.org"]
     # 03:30 UTC on 1 March belongs to 28 February in Chicago, not to 1 March
     assert shown(start="2026-02-28", end="2026-02-28") == ["Changed the settings Lakeside PD"]
     assert shown(start="2026-03-01") == []
-    assert shown(end="2026-02-26") == ["Changed an account trainer@lakeside.example.org",
-                                       "Wrote the archive /srv/archive.zip"]
+    assert shown(end="2026-02-26", start="2026-02-25") == [
+        "Changed an account trainer@lakeside.example.org", "Wrote the archive /srv/archive.zip"]
     page = client.get("/admin/audit?kind=account&who=system")
     assert "No entries match these choices." in page.text
 
@@ -116,7 +123,7 @@ def test_values_that_cannot_be_used_get_a_clear_message(log, query, message):
     assert reply.status_code == 400
     assert message.replace("'", "&#39;") in reply.text
     assert "These choices cannot be used" in reply.text
-    assert len(rows(reply.text)) == 3  # the unusable value is left out, the log still shows
+    assert len(rows(reply.text)) == 4  # the unusable value is left out, the log still shows
 
 
 def add_entries(app, agency_id, count):
@@ -130,7 +137,7 @@ def add_entries(app, agency_id, count):
 
 
 def test_fifty_a_page_newest_first_and_a_page_past_the_end(app, log):
-    add_entries(app, log["agency_id"], 117)  # 120 entries in all: three pages
+    add_entries(app, log["agency_id"], 116)  # 120 entries in all: three pages
     client = log["client"]
     first = client.get("/admin/audit")
     assert "120 entries; page 1 of 3." in first.text
@@ -138,7 +145,7 @@ def test_fifty_a_page_newest_first_and_a_page_past_the_end(app, log):
     assert rows(first.text)[0].startswith("28 February 2026")
     assert "Older entries" in first.text and "Newer entries" not in first.text
     second = rows(client.get("/admin/audit?page=2").text)
-    assert len(second) == 50 and "wave 69" in second[0]  # page 1: 3 newer, then waves 116 to 70
+    assert len(second) == 50 and "wave 69" in second[0]  # page 1: 4 newer, then waves 115 to 70
     third = client.get("/admin/audit?page=3")
     assert len(rows(third.text)) == 20 and "Newer entries" in third.text
     assert "Older entries" not in third.text
