@@ -275,6 +275,84 @@ def test_staff_pages_pass_axe_on_a_phone_and_a_desktop(browser, site, device):
     assert not overflowing, "staff pages scroll sideways:\n" + "\n".join(overflowing)
 
 
+# --- Staff forms on a phone ------------------------------------------------------------------
+
+FIELDS = """() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]
+  .filter((el) => el.getClientRects().length).map((el) => {
+    const box = el.getBoundingClientRect();
+    const hit = el.matches('[type=checkbox], [type=radio]') && el.closest('label')
+      ? el.closest('label').getBoundingClientRect() : box;
+    return {what: el.tagName.toLowerCase() + '[' + (el.type || '') + '] ' + (el.name || el.id),
+            type: el.type, height: box.height, hitWidth: hit.width, hitHeight: hit.height,
+            border: getComputedStyle(el).borderTopWidth, radius: getComputedStyle(el).borderTopLeftRadius};
+  })"""
+
+
+def test_staff_form_fields_are_large_and_alike_on_a_phone(browser, site):
+    """Number, month, date and text inputs, selects and text areas on the staff pages' forms are
+    at least 44 px tall on a 375 px phone, with one border and corner; every checkbox and radio
+    button is inside a label at least 44 x 44 px (its hit area)."""
+    ctx = context(browser, **PHONE)
+    page = ctx.new_page()
+    sign_in(page, site["base"], "admin@demo.example.org", site["password"])
+    page.get_by_role("heading", name=re.compile("^Accounts at")).wait_for()
+    small, looks, types = [], set(), set()
+    for path in ("/trainer/compare", "/trainer/cohorts/new", "/leadership/pulses",
+                 "/leadership/figures", "/leadership/tracker/kotter_6_quick_wins",
+                 "/admin/settings", "/admin/staff/new", "/admin/items/new", "/admin/audit",
+                 f"/admin/staff/{site['staff']}"):
+        page.goto(f"{site['base']}{path}")
+        page.wait_for_load_state("load")
+        for f in page.evaluate(FIELDS):
+            types.add(f["type"])
+            if f["type"] in ("checkbox", "radio"):
+                if f["hitWidth"] < 43.5 or f["hitHeight"] < 43.5:
+                    small.append(f"{path}: {f['what']} can be hit on {f['hitWidth']:.0f} x "
+                                 f"{f['hitHeight']:.0f} px")
+                continue
+            looks.add((f["border"], f["radius"]))
+            if f["height"] < 43.5:
+                small.append(f"{path}: {f['what']} is {f['height']:.0f} px tall")
+    ctx.close()
+    assert {"number", "month", "date", "text", "select-one", "checkbox", "file"} <= types, types
+    assert not small, "fields too small to tap:\n" + "\n".join(small)
+    assert looks == {("2px", "6px")}, looks
+
+
+def test_the_compare_filter_is_a_form_with_large_targets(browser, site):
+    """From and To side by side, the trainer and topic choices, each class a large labelled
+    target that ticks when tapped anywhere on it, and one submit button."""
+    for device in (PHONE, STAFF_VIEWPORTS["desktop"]):
+        ctx = context(browser, **device)
+        page = ctx.new_page()
+        sign_in(page, site["base"], "admin@demo.example.org", site["password"])
+        page.get_by_role("heading", name=re.compile("^Accounts at")).wait_for()
+        page.goto(f"{site['base']}/trainer/compare")
+        form = page.get_by_role("form", name="Choose classes")
+        start = form.get_by_label("From", exact=True).bounding_box()
+        end = form.get_by_label("To", exact=True).bounding_box()
+        assert abs(start["y"] - end["y"]) < 1 and end["x"] >= start["x"] + start["width"], \
+            (start, end)
+        assert form.get_by_label("Trainer").is_visible()
+        assert form.get_by_label("Topic covered").is_visible()
+        assert form.locator("button, input[type=submit]").count() == 1
+        picks = form.locator("label.pick")
+        assert picks.count() >= 3
+        for n in range(picks.count()):
+            box = picks.nth(n).bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, box
+        first = picks.first
+        first.scroll_into_view_if_needed()
+        box = first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 6, box["y"] + box["height"] - 6)  # its corner
+        assert first.locator("input").is_checked()
+        shot(page, f"staff-compare-filter-{device['viewport']['width']}")
+        form.get_by_role("button", name="Compare these classes").click()
+        page.wait_for_load_state("load")
+        assert "cohort=" in page.url
+        ctx.close()
+
+
 # --- Touch targets --------------------------------------------------------------------------
 
 TARGETS = """() => {
