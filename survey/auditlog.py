@@ -132,7 +132,7 @@ class Page:
         return max(1, -(-self.total // PER_PAGE))
 
 
-def entries(agency_id: int, timezone: str, filters: Filters) -> Page:
+def entries(agency_id: int, timezone: str, filters: Filters, per_page: int = PER_PAGE) -> Page:
     """One page of the agency's log, newest first, as the filters ask (two statements)."""
     where = [AuditEntry.agency_id == agency_id]
     if filters.who == "system":
@@ -152,7 +152,7 @@ def entries(agency_id: int, timezone: str, filters: Filters) -> Page:
         sa.select(AuditEntry, StaffUser.name)
         .outerjoin(StaffUser, StaffUser.id == AuditEntry.staff_user_id).where(*where)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
-        .limit(PER_PAGE).offset((filters.page - 1) * PER_PAGE)).all()
+        .limit(per_page).offset((filters.page - 1) * per_page)).all()
     rows = [Row(entry.at, name or "System", ACTIONS.get(entry.action, entry.action),
                 entry.action, entry.target, readable(entry.detail))
             for entry, name in found]

@@ -175,3 +175,48 @@ def test_a_page_takes_the_same_statements_whatever_the_log_size(app, log, size):
 
 
 AUDIT_STATEMENTS = 5
+
+
+# --- The administrator's home page -----------------------------------------------------------
+
+def test_the_admin_home_shows_what_needs_attention(app, log):
+    from survey import accounts
+    from survey.models import AccountLink, Agency
+    from tests.conftest import make_cohort
+    with app.app_context():
+        agency = db.session.get(Agency, log["agency_id"])
+        cohort = make_cohort(agency, name="Night shift basics")
+        code = cohort.waves[0].join_code
+        accounts.invite_staff(agency, email="new@lakeside.example.org", name="Robin New",
+                              role=Role.TRAINER, by=None)
+        late, _ = accounts.invite_staff(agency, email="late@lakeside.example.org",
+                                        name="Sam Late", role=Role.LEADER, by=None)
+        link = db.session.scalar(sa.select(AccountLink).where(AccountLink.staff_user_id == late.id))
+        link.expires_at = dt.datetime(2026, 3, 2, 18, tzinfo=UTC)  # noon in Chicago
+        db.session.commit()
+    page = log["client"].get("/admin/")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", "", page.text).split())
+    assert "Invitations not taken up (2)" in text
+    assert "Robin New (new@lakeside.example.org): the link works until" in text
+    assert "Sam Late (late@lakeside.example.org): the link expired 2 March 2026, 12:00" in text
+    assert "Surveys open now (1)" in text
+    assert f"Night shift basics: before training, code {code}, closes" in text
+    # the latest five changes, newest first, readable; and the way to the whole log
+    recent = text.split("Latest changes", 1)[1].split("The whole audit log", 1)[0]
+    assert recent.count("December 2026") == 5  # of the ten entries
+    assert "System: created an account (late@lakeside.example.org): Role: leader" in recent
+    assert recent.index("late@") < recent.index("new@") < recent.index("opened a survey")
+    assert "changed the settings" not in recent
+    assert "The whole audit log (10 entries)" in text
+    assert "Accounts at Lakeside PD" in text and "Sam Late" in text.split("Accounts at")[1]
+
+
+def test_an_admin_home_with_nothing_waiting_says_so(app, log):
+    with app.app_context():
+        db.session.execute(sa.delete(AuditEntry))
+        db.session.commit()
+    text = " ".join(re.sub(r"<[^>]+>", " ", log["client"].get("/admin/").text).split())
+    assert ("Nothing: every result is published, no invitation is waiting and no survey is "
+            "open.") in text
+    assert "No change recorded yet." in text
