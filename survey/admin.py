@@ -10,14 +10,15 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, attention, auditlog, exports, instruments, jobs, lifecycle, lockout, mail, publishing
+from . import (accounts, attention, auditlog, exports, instruments, jobs, lifecycle, lockout, mail,
+               publishing)
 from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
 from .forms import (AgencyForm, ConfirmForm, InstrumentForm, InviteForm, LocalItemForm,
                     SettingsForm, StaffForm, survey_form)
-from .models import (Agency, Cadence, Cohort, Instrument, LinkPurpose, Response,
-                     Role, StaffUser, Unit, WaveKind, utcnow)
+from .models import (Agency, Cadence, Cohort, Instrument, LinkPurpose, Response, Role,
+                     StaffUser, Unit, WaveKind, utcnow)
 from .queries import instrument_items
 from .survey_page import AgencyView, WaveView, render_survey
 from .services import audit

@@ -277,14 +277,16 @@ def test_staff_pages_pass_axe_on_a_phone_and_a_desktop(browser, site, device):
 
 # --- Staff forms on a phone ------------------------------------------------------------------
 
-FIELDS = """() => [...document.querySelectorAll('main input:not([type=hidden]), main select, main textarea')]
+FIELDS = """() => [...document.querySelectorAll(
+    'main input:not([type=hidden]), main select, main textarea')]
   .filter((el) => el.getClientRects().length).map((el) => {
     const box = el.getBoundingClientRect();
     const hit = el.matches('[type=checkbox], [type=radio]') && el.closest('label')
       ? el.closest('label').getBoundingClientRect() : box;
     return {what: el.tagName.toLowerCase() + '[' + (el.type || '') + '] ' + (el.name || el.id),
             type: el.type, height: box.height, hitWidth: hit.width, hitHeight: hit.height,
-            border: getComputedStyle(el).borderTopWidth, radius: getComputedStyle(el).borderTopLeftRadius};
+            border: getComputedStyle(el).borderTopWidth,
+            radius: getComputedStyle(el).borderTopLeftRadius};
   })"""
 
 
