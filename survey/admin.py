@@ -10,14 +10,15 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
                    url_for)
 from flask_login import current_user
 
-from . import accounts, exports, instruments, jobs, lifecycle, lockout, mail, publishing
+from . import (accounts, attention, auditlog, exports, instruments, jobs, lifecycle, lockout, mail,
+               publishing)
 from .access import agency_row, get_cohort, role_required
 from .bank import current_bank
 from .extensions import db
 from .forms import (AgencyForm, ConfirmForm, InstrumentForm, InviteForm, LocalItemForm,
                     SettingsForm, StaffForm, survey_form)
-from .models import (Agency, AuditEntry, Cadence, Cohort, Instrument, LinkPurpose, Response,
-                     Role, StaffUser, Unit, WaveKind)
+from .models import (Agency, Cadence, Cohort, Instrument, LinkPurpose, Response, Role,
+                     StaffUser, Unit, WaveKind, utcnow)
 from .queries import instrument_items
 from .survey_page import AgencyView, WaveView, render_survey
 from .services import audit
@@ -58,12 +59,18 @@ def link_url(token: str) -> str:
 @bp.route("/")
 @admin_required
 def index():
-    """The agency's accounts, and the way to everything else an administrator does."""
+    """What needs attention (failed publishing, open surveys, invitations), the latest changes,
+    and the agency's accounts."""
+    agency, now = current_user.agency, utcnow()
     staff = db.session.scalars(sa.select(StaffUser).where(
-        StaffUser.agency_id == current_user.agency_id)
+        StaffUser.agency_id == agency.id)
         .order_by(StaffUser.active.desc(), StaffUser.name)).all()
-    return render_template("admin/index.html", staff=staff, agency=current_user.agency,
-                           failures=publishing.failures(current_user.agency_id))
+    recent = auditlog.entries(agency.id, agency.timezone, auditlog.Filters(), per_page=5)
+    return render_template("admin/index.html", staff=staff, agency=agency,
+                           failures=publishing.failures(agency.id),
+                           open_surveys=attention.open_surveys(agency.id, now),
+                           invitations=attention.pending_invitations(agency.id, now),
+                           recent=recent, kinds=auditlog.KINDS)
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
@@ -311,11 +318,19 @@ def preview(instrument_id):
 @bp.route("/audit")
 @admin_required
 def audit_log():
-    """Who changed what, when: newest first, 50 to a page."""
-    page = db.paginate(sa.select(AuditEntry).where(
-        AuditEntry.agency_id == current_user.agency_id)
-        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()), per_page=50, max_per_page=50)
-    return render_template("admin/audit.html", page=page, agency=current_user.agency)
+    """Who changed what, when: newest first, 50 to a page, filtered by who, kind and dates."""
+    agency = current_user.agency
+    staff = db.session.execute(sa.select(StaffUser.id, StaffUser.name).where(
+        StaffUser.agency_id == agency.id).order_by(StaffUser.name)).all()
+    filters, problems = auditlog.parse_filters(request.args, {s.id for s in staff})
+    found = auditlog.entries(agency.id, agency.timezone, filters)
+    status = 400 if problems else 200
+    if not problems and found.page > found.pages:
+        problems.append(f"There is no page {found.page}: what you chose fills "
+                        f"{found.pages} page{'s' if found.pages != 1 else ''}.")
+        status = 404
+    return render_template("admin/audit.html", found=found, filters=filters, staff=staff,
+                           kinds=auditlog.KINDS, problems=problems, agency=agency), status
 
 
 @bp.route("/archive")

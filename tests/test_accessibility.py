@@ -3,7 +3,8 @@
 1. An automated WCAG 2.1 A/AA audit with axe-core (shipped by the `axe-playwright-python`
    package, injected with `page.evaluate` because the app's Content-Security-Policy blocks
    script tags from elsewhere) of every page an officer meets, on a 375 x 667 phone, and of the
-   main staff pages on a desktop. No violation of impact "serious" or "critical" is allowed;
+   staff pages on a phone (375 x 667, where no page may scroll sideways) and a desktop
+   (1366 x 900). No violation of impact "serious" or "critical" is allowed;
    axe's color-contrast rule is among those run, so text contrast is checked on every page.
 2. The survey, from the join code to the thank-you page, with the keyboard alone (Tab, Space,
    arrow keys, Enter and typing, no mouse), with a visible focus indicator on every stop.
@@ -22,7 +23,8 @@ import sqlalchemy as sa
 
 from survey.bank import current_bank, linkage_elements
 from survey.extensions import db
-from survey.models import Answer, Cohort, Item, Response, Wave, WaveKind
+from survey.models import (Answer, Cohort, Instrument, Item, Response, Role, StaffUser, Wave,
+                           WaveKind)
 from tests.browsing import (BROWSER_MARKS, DESKTOP, PHONE, browser, context,  # noqa: F401
                             serve, shot, sign_in)
 from tests.conftest import fresh_database, make_agency, make_cohort
@@ -116,7 +118,12 @@ def site(tmp_path_factory):
             facts = {"code": open_training.join_code, "closed": closed.join_code,
                      "pulse": open_pulse.join_code if open_pulse else None,
                      "results": agency.results_token, "cohort": reported.id,
-                     "room": open_training.id, "password": demo.PASSWORD}
+                     "room": open_training.id, "password": demo.PASSWORD,
+                     "staff": db.session.scalar(sa.select(StaffUser.id).where(
+                         StaffUser.agency_id == agency.id, StaffUser.role == Role.TRAINER)),
+                     "instrument": db.session.scalar(sa.select(Instrument.id).where(
+                         Instrument.key == "pulse", sa.or_(Instrument.agency_id.is_(None),
+                         Instrument.agency_id == agency.id)).order_by(Instrument.id.desc()))}
         with serve(app) as base:
             yield {"base": base, **facts}
 
@@ -175,9 +182,12 @@ def officer_pages(browser, site, visit):
     ctx.close()
 
 
-def staff_pages(browser, site, visit):
-    """Walks the main staff pages on a desktop, signed in as the demo administrator."""
-    ctx = context(browser, **DESKTOP)
+STAFF_VIEWPORTS = {"phone": PHONE, "desktop": {"viewport": {"width": 1366, "height": 900}}}
+
+
+def staff_pages(browser, site, visit, device=DESKTOP):
+    """Walks every staff page, signed in as the demo administrator (who may see them all)."""
+    ctx = context(browser, **device)
     page = ctx.new_page()
     errors = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -200,8 +210,10 @@ def staff_pages(browser, site, visit):
             ("tracker", "/leadership/tracker"),
             ("tracker-step", "/leadership/tracker/kotter_6_quick_wins"),
             ("figures", "/leadership/figures"),
-            ("admin-accounts", "/admin/"),
+            ("cohort-edit", f"/trainer/cohorts/{site['cohort']}/edit"),
+            ("admin-home", "/admin/"),
             ("admin-invite", "/admin/staff/new"),
+            ("admin-account", f"/admin/staff/{site['staff']}"),
             ("admin-settings", "/admin/settings"),
             ("admin-surveys", "/admin/surveys"),
             ("admin-edit-survey", "/admin/surveys/pulse"),
@@ -209,6 +221,8 @@ def staff_pages(browser, site, visit):
             ("admin-audit", "/admin/audit"),
             ("admin-archive", "/admin/archive"),
             ("admin-agencies", "/admin/agencies"),
+            ("admin-preview", f"/admin/surveys/version/{site['instrument']}/preview"),
+            ("admin-audit-filtered", "/admin/audit?action=agency&page=1"),
             ("admin-delete-cohort", f"/admin/cohorts/{site['cohort']}/delete")]:
         reply = page.goto(f"{base}{path}")
         assert reply.status == 200, (name, reply.status)
@@ -224,11 +238,121 @@ def test_officer_pages_pass_axe_on_a_phone(browser, site):
     audit.check()
 
 
-def test_staff_pages_pass_axe_on_a_desktop(browser, site):
-    audit = Audit("staff")
-    staff_pages(browser, site, audit)
-    assert len(audit.pages) == 22, audit.pages
+#: How wide the page is, and the outermost elements that reach past the screen's edge (inside a
+#: scroll region does not count). On a phone the layout viewport grows to fit what overflows,
+#: so window.innerWidth cannot be the measure: the screen's width is.
+WIDTHS = """(screen) => ({page: document.documentElement.scrollWidth,
+  wide: [...document.querySelectorAll('body *')].filter((el) => {
+    const box = el.getBoundingClientRect();
+    if (box.right <= screen + 0.5 || el.closest('.table-scroll, .scroll')) return false;
+    const parent = el.parentElement.getBoundingClientRect();
+    return parent.right <= screen + 0.5;  // the outermost: its parent fits
+  }).slice(0, 6).map((el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') +
+    (typeof el.className === 'string' && el.className ? '.' + el.className.split(' ')[0] : '') +
+    ' (' + Math.round(el.getBoundingClientRect().right) + ' px)')
+})"""
+
+
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_staff_pages_pass_axe_on_a_phone_and_a_desktop(browser, site, device):
+    """Every staff page at 375 x 667 and at 1366 x 900: no serious or critical axe finding
+    (scroll regions the keyboard cannot reach among them), and on the phone no sideways
+    scrolling of the page itself: wide tables scroll inside their own region."""
+    audit = Audit(f"staff-{device}")
+    overflowing = []
+
+    screen = STAFF_VIEWPORTS[device]["viewport"]["width"]
+
+    def visit(page, name):
+        audit(page, name)
+        widths = page.evaluate(WIDTHS, screen)
+        if widths["page"] > screen:
+            overflowing.append(f"{name}: the page is {widths['page']} px wide on a {screen} px "
+                               f"screen: {', '.join(widths['wide'])}")
+    staff_pages(browser, site, visit, STAFF_VIEWPORTS[device])
+    assert len(audit.pages) == 26, audit.pages
     audit.check()
+    assert not overflowing, "staff pages scroll sideways:\n" + "\n".join(overflowing)
+
+
+# --- Staff forms on a phone ------------------------------------------------------------------
+
+FIELDS = """() => [...document.querySelectorAll(
+    'main input:not([type=hidden]), main select, main textarea')]
+  .filter((el) => el.getClientRects().length).map((el) => {
+    const box = el.getBoundingClientRect();
+    const hit = el.matches('[type=checkbox], [type=radio]') && el.closest('label')
+      ? el.closest('label').getBoundingClientRect() : box;
+    return {what: el.tagName.toLowerCase() + '[' + (el.type || '') + '] ' + (el.name || el.id),
+            type: el.type, height: box.height, hitWidth: hit.width, hitHeight: hit.height,
+            border: getComputedStyle(el).borderTopWidth,
+            radius: getComputedStyle(el).borderTopLeftRadius};
+  })"""
+
+
+def test_staff_form_fields_are_large_and_alike_on_a_phone(browser, site):
+    """Number, month, date and text inputs, selects and text areas on the staff pages' forms are
+    at least 44 px tall on a 375 px phone, with one border and corner; every checkbox and radio
+    button is inside a label at least 44 x 44 px (its hit area)."""
+    ctx = context(browser, **PHONE)
+    page = ctx.new_page()
+    sign_in(page, site["base"], "admin@demo.example.org", site["password"])
+    page.get_by_role("heading", name=re.compile("^Accounts at")).wait_for()
+    small, looks, types = [], set(), set()
+    for path in ("/trainer/compare", "/trainer/cohorts/new", "/leadership/pulses",
+                 "/leadership/figures", "/leadership/tracker/kotter_6_quick_wins",
+                 "/admin/settings", "/admin/staff/new", "/admin/items/new", "/admin/audit",
+                 f"/admin/staff/{site['staff']}"):
+        page.goto(f"{site['base']}{path}")
+        page.wait_for_load_state("load")
+        for f in page.evaluate(FIELDS):
+            types.add(f["type"])
+            if f["type"] in ("checkbox", "radio"):
+                if f["hitWidth"] < 43.5 or f["hitHeight"] < 43.5:
+                    small.append(f"{path}: {f['what']} can be hit on {f['hitWidth']:.0f} x "
+                                 f"{f['hitHeight']:.0f} px")
+                continue
+            looks.add((f["border"], f["radius"]))
+            if f["height"] < 43.5:
+                small.append(f"{path}: {f['what']} is {f['height']:.0f} px tall")
+    ctx.close()
+    assert {"number", "month", "date", "text", "select-one", "checkbox", "file"} <= types, types
+    assert not small, "fields too small to tap:\n" + "\n".join(small)
+    assert looks == {("2px", "6px")}, looks
+
+
+def test_the_compare_filter_is_a_form_with_large_targets(browser, site):
+    """From and To side by side, the trainer and topic choices, each class a large labelled
+    target that ticks when tapped anywhere on it, and one submit button."""
+    for device in (PHONE, STAFF_VIEWPORTS["desktop"]):
+        ctx = context(browser, **device)
+        page = ctx.new_page()
+        sign_in(page, site["base"], "admin@demo.example.org", site["password"])
+        page.get_by_role("heading", name=re.compile("^Accounts at")).wait_for()
+        page.goto(f"{site['base']}/trainer/compare")
+        form = page.get_by_role("form", name="Choose classes")
+        start = form.get_by_label("From", exact=True).bounding_box()
+        end = form.get_by_label("To", exact=True).bounding_box()
+        assert abs(start["y"] - end["y"]) < 1 and end["x"] >= start["x"] + start["width"], \
+            (start, end)
+        assert form.get_by_label("Trainer").is_visible()
+        assert form.get_by_label("Topic covered").is_visible()
+        assert form.locator("button, input[type=submit]").count() == 1
+        picks = form.locator("label.pick")
+        assert picks.count() >= 3
+        for n in range(picks.count()):
+            box = picks.nth(n).bounding_box()
+            assert box["width"] >= 44 and box["height"] >= 44, box
+        first = picks.first
+        first.scroll_into_view_if_needed()
+        box = first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] - 6, box["y"] + box["height"] - 6)  # its corner
+        assert first.locator("input").is_checked()
+        shot(page, f"staff-compare-filter-{device['viewport']['width']}")
+        form.get_by_role("button", name="Compare these classes").click()
+        page.wait_for_load_state("load")
+        assert "cohort=" in page.url
+        ctx.close()
 
 
 # --- Touch targets --------------------------------------------------------------------------
