@@ -176,6 +176,13 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
         data = pd.concat([data, _shown(points).assign(kind="cohort")], ignore_index=True)
     data["beyond"] = data.get("beyond", False)
     data["beyond"] = data["beyond"].fillna(False).astype(bool)
+    if "rule" not in data:
+        data["rule"] = np.where(data["beyond"], "beyond the limits", "")
+    data["rule"] = data["rule"].fillna("")
+    data["signal"] = data["signal"].fillna("") if "signal" in data else ""
+    data["signal"] = data["signal"].replace({"better": "better than usual",
+                                             "worse": "worse than usual", "": "no direction"})
+    data["phase"] = data["phase"].fillna(0) if "phase" in data else 0
     pulse = alt.datum.kind == "pulse"
     base = alt.Chart().encode(x=alt.X("date:T", title=None))
     band = base.mark_area(opacity=0.18, color="#0b4f8a").encode(
@@ -185,11 +192,23 @@ def trend_chart(series: pd.DataFrame, milestones: pd.DataFrame | None = None, *,
         .encode(y="mean:Q", tooltip=[alt.Tooltip("date:T", title="Pulse"),
                                      alt.Tooltip("mean:Q", format=".2f"),
                                      alt.Tooltip("n:Q", title="Officers")]).transform_filter(pulse)
-    limits = [base.mark_line(strokeDash=dash, color="#6d6d6d").encode(y=f"{field}:Q")
-              .transform_filter(pulse) for field, dash in
+    # Staged limits: each phase's lines stop where the next phase's begin.
+    limits = [base.mark_line(strokeDash=dash, color="#6d6d6d").encode(
+        y=f"{field}:Q", detail="phase:N").transform_filter(pulse) for field, dash in
               (("ucl", [6, 4]), ("lcl", [6, 4]), ("centre", [1, 0]))]
-    flagged = base.mark_point(shape="diamond", size=160, color="#b2182b", filled=True).encode(
-        y="mean:Q").transform_filter(pulse & alt.datum.beyond)
+    # A flagged pulse: its shape names the rule, its colour the direction (never red for a
+    # move in the scale's better direction).
+    flagged = base.mark_point(size=170, filled=True).encode(
+        y="mean:Q",
+        shape=alt.Shape("rule:N", title="Signal", scale=alt.Scale(
+            domain=["beyond the limits", "run of 8 on one side"],
+            range=["diamond", "square"])),
+        color=alt.Color("signal:N", title="Direction", scale=alt.Scale(
+            domain=["better than usual", "worse than usual", "no direction"],
+            range=["#2166ac", "#b2182b", "#6d6d6d"])),
+        tooltip=[alt.Tooltip("date:T", title="Pulse"), alt.Tooltip("rule:N", title="Rule"),
+                 alt.Tooltip("signal:N", title="Direction")],
+    ).transform_filter(pulse & (alt.datum.rule != ""))
     cohort = base.mark_point(shape="triangle-up", size=90, color="#b35806", filled=True).encode(
         y="mean:Q", tooltip=[alt.Tooltip("label:N", title="Training cohort, after training"),
                              alt.Tooltip("mean:Q", format=".2f"), alt.Tooltip("n:Q")]

@@ -125,8 +125,15 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
                                  k=k, frozen=frozen).drop(columns="held")
     summary = suppress(summary, k=k, values=["mean", "sd", "se", "ci_low", "ci_high"])
     shown = summary.loc[~summary["withheld"]]
-    trend = control_limits(shown) if len(shown) else shown.assign(
-        centre=np.nan, ucl=np.nan, lcl=np.nan, beyond=False, run=False)
+    # Staged limits: a sustained shift after a completed step starts a phase of its own.
+    trend = control_limits(shown, steps=marks.rename(columns={"label": "step"})) \
+        if len(shown) else shown.assign(centre=np.nan, ucl=np.nan, lcl=np.nan, beyond=False,
+                                        run=False, phase=0, phase_step="", rule="")
+    favourable = names["favourable"] if "favourable" in names else pd.Series(dtype=object)
+    trend["signal"] = [
+        _direction(m - c, favourable.get(k, "higher")) if rule else ""
+        for m, c, k, rule in zip(trend["mean"], trend["centre"], trend["construct"],
+                                 trend["rule"])]
     trend = pd.concat([trend, summary.loc[summary["withheld"]]], ignore_index=True)
     trend["construct_name"] = trend["construct"].map(names["construct_name"])
     trend = trend.sort_values(["construct", "date"], ignore_index=True)
@@ -145,6 +152,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
             "slope_ci_low": slope.get("ci_low", np.nan),
             "slope_ci_high": slope.get("ci_high", np.nan),
             "beyond": bool(last.get("beyond", False)), "run": bool(last.get("run", False)),
+            "rule": last.get("rule", ""), "phase_step": last.get("phase_step", ""),
             "favourable": names.loc[construct].get("favourable", "higher"),
             "change_direction": _direction(
                 last["mean"] - previous["mean"] if previous is not None else np.nan,

@@ -108,7 +108,8 @@ def test_trend_chart_draws_limits_flags_and_milestones():
     assert [float(re.search(r"mean: ([\d.]+)", p).group(1)) for p in pulses] \
         == [3.0, 3.1, 2.9, 3.0, 3.6, 3.1]
     # the one point beyond the limits is flagged, and only it
-    assert ["date: May 01, 2026; mean: 3.6"] in groups
+    flagged = [g for g in groups if len(g) == 1 and "Rule: beyond the limits" in g[0]]
+    assert len(flagged) == 1 and "mean: 3.6" in flagged[0][0]
     assert ["date: Apr 15, 2026"] in groups  # the milestone's marker, on its date
     assert "Referrals became a performance metric" in svg
 
@@ -260,3 +261,25 @@ def test_heat_map_shows_better_and_worse_than_the_whole_on_a_diverging_scale():
     assert blue > red  # better than the whole: blue
     red, green, blue = (int(v) for v in re.findall(r"\d+", fills["South"]))
     assert red > blue  # worse: red
+
+
+def test_trend_chart_colours_a_signal_by_its_direction_and_breaks_limits_by_phase():
+    """A flagged improvement is blue, never red; staged limits draw one line per phase."""
+    series = pd.DataFrame({"date": pd.date_range("2026-01-01", periods=6, freq="MS"),
+                           "mean": [3.0, 3.1, 2.9, 3.6, 3.6, 3.7], "n": 40,
+                           "ci_low": [2.8] * 6, "ci_high": [3.9] * 6,
+                           "centre": [3.0] * 3 + [3.63] * 3, "ucl": [3.3] * 3 + [3.9] * 3,
+                           "lcl": [2.7] * 3 + [3.4] * 3, "beyond": [False] * 5 + [True],
+                           "rule": [""] * 5 + ["beyond the limits"],
+                           "signal": [""] * 5 + ["better"], "phase": [0] * 3 + [1] * 3})
+    def flagged_fill(svg):
+        marks = re.findall(r'<path[^>]*aria-label="[^"]*Rule: beyond the limits[^"]*"[^>]*>', svg)
+        assert len(marks) == 1
+        return re.search(r'fill="([^"]+)"', marks[0]).group(1).lower()
+
+    svg = render(charts.trend_chart(series))
+    assert flagged_fill(svg) == "#2166ac"  # better: blue
+    worse = render(charts.trend_chart(series.assign(signal=[""] * 5 + ["worse"])))
+    assert flagged_fill(worse) == "#b2182b"  # worse: red
+    centre_lines = [g for g in labels(svg, "line") if g and "centre:" in g[0]]
+    assert len(centre_lines) == 2  # one centre line per phase
