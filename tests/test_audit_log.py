@@ -174,7 +174,7 @@ def test_a_page_takes_the_same_statements_whatever_the_log_size(app, log, size):
     assert counts == dict.fromkeys(counts, AUDIT_STATEMENTS), counts
 
 
-AUDIT_STATEMENTS = 5
+AUDIT_STATEMENTS = 4
 
 
 # --- The administrator's home page -----------------------------------------------------------
