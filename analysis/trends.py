@@ -98,27 +98,23 @@ def pulse_summary(scores: pd.DataFrame, waves: pd.DataFrame, *, confidence: floa
     return out.sort_values(["date", "wave", "construct"], ignore_index=True)[columns]
 
 
+def _run_spans(side: np.ndarray, length: int = RUN_LENGTH) -> list[tuple[int, int]]:
+    """(start, end) of every run of `length` or more consecutive equal non-zero signs."""
+    spans, start = [], 0
+    for i in range(1, len(side) + 1):
+        if i == len(side) or side[i] != side[start]:
+            if side[start] != 0 and i - start >= length:
+                spans.append((start, i))
+            start = i
+    return spans
+
+
 def _runs(side: np.ndarray, length: int = RUN_LENGTH) -> np.ndarray:
     """True where a point belongs to `length` or more consecutive equal non-zero signs."""
     flags = np.zeros(len(side), dtype=bool)
-    start = 0
-    for i in range(1, len(side) + 1):
-        if i == len(side) or side[i] != side[start]:
-            if side[start] != 0 and i - start >= length:
-                flags[start:i] = True
-            start = i
+    for start, end in _run_spans(side, length):
+        flags[start:end] = True
     return flags
-
-
-def _run_starts(side: np.ndarray, length: int = RUN_LENGTH) -> list[int]:
-    """Positions where a run of `length` or more equal non-zero signs begins."""
-    starts, start = [], 0
-    for i in range(1, len(side) + 1):
-        if i == len(side) or side[i] != side[start]:
-            if side[start] != 0 and i - start >= length:
-                starts.append(start)
-            start = i
-    return starts
 
 
 def _phase_starts(g: pd.DataFrame, steps: pd.DataFrame, method: str) -> list[tuple[int, str]]:
@@ -134,7 +130,7 @@ def _phase_starts(g: pd.DataFrame, steps: pd.DataFrame, method: str) -> list[tup
         current = g.iloc[begin:]
         limits = _limits(current, method)
         side = np.sign(current["mean"].to_numpy(float) - limits["centre"].to_numpy(float))
-        starts = [begin + s for s in _run_starts(np.nan_to_num(side))]
+        starts = [begin + s for s, _ in _run_spans(np.nan_to_num(side))]
         shift = [s for s in starts if after <= s < after + MIN_PULSES]
         if shift and shift[0] - begin >= MIN_PULSES and len(g) - shift[0] >= MIN_PULSES:
             phases.append((shift[0], label))

@@ -157,17 +157,17 @@ def agency_archive(agency: Agency, *, progress: Progress = _ignore) -> bytes:
         archive.writestr("instrument_versions.csv", to_csv(instrument_table(agency)))
         for n, cohort in enumerate(cohorts, start=1):
             # As published when its surveys closed: the same files its own downloads give.
-            subject = publishing.cohort_subject(cohort.id)
-            files = {name: publishing.published_part(subject, agency.min_group_size, name).body
-                     for name in ("responses.csv", "codebook.csv", "summary.json")}
+            shown = publishing.published_part(publishing.cohort_subject(cohort.id),
+                                              agency.min_group_size, "responses.csv")
             folder = f"cohorts/{n:03d}-{slug(cohort.name)}"
-            if files["responses.csv"] is None:
+            if shown.body is None:
                 notes.append(f"{cohort.name}: nothing published yet (no survey of it has "
                              "closed), left out.")
             else:
-                archive.writestr(f"{folder}/responses.csv", files["responses.csv"])
-                archive.writestr(f"{folder}/codebook.csv", files["codebook.csv"] or b"")
-                summary = json.loads(files["summary.json"] or b"{}")
+                archive.writestr(f"{folder}/responses.csv", shown.body)
+                archive.writestr(f"{folder}/codebook.csv",
+                                 publishing.part(shown.result, "codebook.csv") or b"")
+                summary = json.loads(publishing.part(shown.result, "summary.json") or b"{}")
                 notes += [f"{cohort.name}: {note}" for note in summary.get("notes", [])]
             progress(1)
         pulses, pulse_notes = pulse_responses(agency)

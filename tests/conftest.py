@@ -164,6 +164,13 @@ class Officer:
         return self.client.post(f"/s/{self.code}/questions",
                                 data={"csrf_token": self.token, **answers, **extra})
 
+    def send(self, answers: dict, **elements):
+        """The whole path: join, the code step (skipped without `elements`), then `answers`."""
+        self.start()
+        self.give_code(**elements) if elements else self.give_code(skip=True)
+        self.fields()
+        return self.submit(answers)
+
     def answer_all(self, value="4", **elements):
         self.start()
         self.give_code(**elements) if elements else self.give_code(skip=True)

@@ -517,11 +517,7 @@ def test_prefer_not_to_answer_is_missing_to_the_80_percent_rule(app, admin, setu
         answers = {f"q_{i.code}": str(1 + (n + k) % 5) for k, i in enumerate(items)}
         for item in facilitators[:{0: 1, 1: 2}.get(n, 0)]:
             answers[f"q_{item.code}"] = "none"
-        officer = Officer(app.test_client(), setup["pre"])
-        officer.start()
-        officer.give_code(skip=True)
-        officer.fields()
-        assert officer.submit(answers).status_code == 302
+        assert Officer(app.test_client(), setup["pre"]).send(answers).status_code == 302
         sheets.append(answers)
     publish(app, setup["pre_id"])
 
@@ -562,11 +558,7 @@ def test_a_statement_fewer_than_the_smallest_group_answered_is_withheld(app, adm
         answers = {f"q_{i.code}": "4" for i in items}
         if n < 2:
             answers[f"q_{quiet}"] = "none"
-        officer = Officer(app.test_client(), setup["pre"])
-        officer.start()
-        officer.give_code(skip=True)
-        officer.fields()
-        assert officer.submit(answers).status_code == 302
+        assert Officer(app.test_client(), setup["pre"]).send(answers).status_code == 302
     publish(app, setup["pre_id"])
     doc = json.loads(admin.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
     rows = {r["item"]: r for r in doc["tables"]["item_agreement"]}
