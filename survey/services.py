@@ -232,9 +232,10 @@ def record_response(wave: Wave, answers: dict[int, int], *, linkage: dict | None
                             unit_id=unit_id, shift=shift))
     try:
         db.session.flush()
-        db.session.execute(sa.insert(Answer), [
-            {"response_id": key, "item_id": item_id, "value": value}
-            for item_id, value in answers.items()])
+        if answers:  # every statement "Prefer not to answer" keeps a sheet with none
+            db.session.execute(sa.insert(Answer), [
+                {"response_id": key, "item_id": item_id, "value": value}
+                for item_id, value in answers.items()])
         sealed = db.session.execute(sa.select(Wave.sealed_at).where(Wave.id == wave.id)
                                     .with_for_update(read=True)).scalar()
         if sealed is not None:

@@ -476,6 +476,16 @@ def test_prefer_not_to_answer_stores_no_answer_for_that_statement(app, officer):
     assert {fields[0][2:], fields[7][2:]}.isdisjoint(kept) and len(kept) == 23
 
 
+def test_prefer_not_to_answer_on_every_statement_is_sent_and_keeps_no_answer(app, officer):
+    """An officer may decline every statement: the sheet is sent (it counts as taking part)
+    and holds no answer; nothing fails."""
+    officer.start()
+    officer.give_code(skip=True)
+    reply = officer.submit({f: "none" for f in officer.fields()})
+    assert reply.status_code == 302 and reply.headers["Location"].endswith("/thanks")
+    assert stored(app) == (1, 0)
+
+
 def test_a_statement_left_without_any_choice_still_needs_one(app, officer):
     """"Prefer not to answer" is a choice: leaving a statement blank is still a mistake."""
     officer.start()
