@@ -13,14 +13,16 @@ __all__ = ["agreement_bars", "scale_dumbbell", "forest_plot", "trend_chart", "he
            "program_chart", "reliable_change_bars", "trajectory_chart",
            "vega_lite_version", "AGREE_COLOURS", "CHANGE_STYLES"]
 
-#: Disagree to agree, colour-blind safe (ColorBrewer RdBu, darkest ends kept for contrast).
-AGREE_COLOURS = ["#b2182b", "#ef8a62", "#bdbdbd", "#67a9cf", "#2166ac"]
+#: Disagree to agree, colour-blind safe (ColorBrewer PuOr, darkest ends kept for contrast).
+#: Orange and purple, not red and blue: agreeing is good for some statements and bad for
+#: others, and red and blue are kept for worse and better.
+AGREE_COLOURS = ["#b35806", "#f1a340", "#bdbdbd", "#998ec3", "#542788"]
 AGREE_LABELS = ["Strongly disagree", "Disagree", "Neither", "Agree", "Strongly agree"]
 FONT = "DejaVu Sans, system-ui, sans-serif"
 SERIES_COLOURS = ["#0b4f8a", "#b35806", "#542788", "#1b7837", "#767676"]
 SERIES_SHAPES = ["circle", "square", "triangle-up", "diamond", "cross"]
 #: Reliable-change outcomes, left to right: (label, colour). Neutral purple-orange (ColorBrewer
-#: PuOr) when the direction has no value; red-blue, as the agreement bars, once the caller says
+#: PuOr, as the agreement bars) when the direction has no value; red-blue once the caller says
 #: which direction is better.
 CHANGE_STYLES = {
     "neutral": {"lower": ("Reliably lower", "#b35806"), "none": ("No reliable change", "#bdbdbd"),

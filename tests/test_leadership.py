@@ -344,6 +344,7 @@ def test_a_signal_is_named_better_or_worse_never_red_for_an_improvement():
     assert _direction(0.4, "higher") == "better" and _direction(0.4, "lower") == "worse"
     assert _direction(-0.4, "lower") == "better" and _direction(-0.4, "higher") == "worse"
     assert _direction(0.0, "higher") == "" and _direction(float("nan"), "lower") == ""
+    assert _direction(-0.004, "higher") == "" and _direction(0.006, "higher") == "better"
 
 
 def test_each_notice_says_exactly_what_its_survey_keeps(app, agency_setup):

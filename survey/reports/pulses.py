@@ -84,8 +84,10 @@ def _breakdown(scores: pd.DataFrame, by: str, names: pd.Series, k: int, wave=Non
 
 def _direction(movement: float, favourable: str) -> str:
     """"better", "worse" or "" (no movement): a move up or down read against the construct's
-    favourable direction, so that a rise in intention and a fall in cynicism are both better."""
-    if movement != movement or movement == 0:
+    favourable direction, so that a rise in intention and a fall in cynicism are both better.
+    A move that rounds to 0.00, as the pages show it, is no movement: "0.00 (worse)" would
+    name a direction nobody can see."""
+    if movement != movement or round(movement, 2) == 0:
         return ""
     return "better" if (movement > 0) == (favourable != "lower") else "worse"
 

@@ -1,0 +1,179 @@
+"""Each role's main pages in a real browser, on a phone and a desktop, on the demo.
+
+Walks the officer (a pulse from the join page to the thanks page, then the agency's results
+page), the trainer, the leader and the administrator through every main page at both widths,
+saving a screenshot of each to test-artifacts/ (`roles-<width>-<page>.png`). On every page:
+no sideways scrolling, no console error, and no red mark on an improvement. The last is read
+from the charts themselves: every mark Vega draws carries its data as an aria-label, so a mark
+that says "better than usual", "Reliably improved" or a positive difference from the whole
+must not be drawn in a red hue, and one that says the opposite must not be blue.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.browsing import (BROWSER_MARKS, DESKTOP, PHONE, browser, console_errors,  # noqa: F401
+                            context, serve, shot, sign_in)
+from tests.conftest import fresh_database
+
+pytestmark = BROWSER_MARKS
+
+WIDTHS = {"phone": PHONE, "desktop": DESKTOP}
+
+#: Every drawn mark's fill and stroke with its aria-label (its own or its group's).
+MARKS = """() => [...document.querySelectorAll('svg path, svg rect, svg circle, svg line')]
+  .map(e => {
+    const s = getComputedStyle(e);
+    const labelled = e.closest('svg [aria-label]');
+    return {fill: s.fill, stroke: s.stroke, label: labelled ? labelled.getAttribute('aria-label')
+                                                            : ''};
+  })"""
+
+IMPROVED = re.compile(r"better than usual|Reliably improved|better \(\+\): \+0\.[0-9]*[1-9]")
+WORSENED = re.compile(r"worse than usual|Reliably worse|better \(\+\): [−-]0\.[0-9]*[1-9]")
+
+
+def _rgb(colour: str) -> tuple[int, int, int] | None:
+    found = re.fullmatch(r"rgba?\((\d+), (\d+), (\d+)(?:, [\d.]+)?\)", colour)
+    return tuple(int(v) for v in found.groups()) if found else None
+
+
+def _hue(colour: str) -> str | None:
+    """'red' or 'blue' for a clearly tinted colour, None for greys, white and none."""
+    rgb = _rgb(colour)
+    if rgb is None:
+        return None
+    r, g, b = rgb
+    if max(rgb) - min(rgb) < 12:  # grey, white, black
+        return None
+    if r > b and r >= g:
+        return "red"
+    if b > r:
+        return "blue"
+    return None
+
+
+def wrong_colours(page) -> list[str]:
+    """The marks whose colour says the opposite of their label."""
+    wrong = []
+    for mark in page.evaluate(MARKS):
+        if mark["label"].startswith(("Symbol legend", "Gradient legend")):
+            continue  # a legend's swatches are labelled with all of its values at once
+        hues = {_hue(mark["fill"]), _hue(mark["stroke"])} - {None}
+        if IMPROVED.search(mark["label"]) and "red" in hues:
+            wrong.append(f"red improvement: {mark['label'][:120]}")
+        if WORSENED.search(mark["label"]) and "blue" in hues:
+            wrong.append(f"blue worsening: {mark['label'][:120]}")
+    return wrong
+
+
+def charts_drawn(page) -> int:
+    """Wait for each chart on the page to draw live; how many there are."""
+    charts = page.locator(".chart-box[id^=chart-]")
+    for i in range(charts.count()):
+        page.locator(f"#{charts.nth(i).get_attribute('id')}.chart-live svg").wait_for(
+            timeout=20000)
+    return charts.count()
+
+
+@pytest.fixture(scope="module")
+def demo_site(tmp_path_factory):
+    """The demo on a real server, with its open pulse's code and the officers' results page."""
+    from survey import demo
+    from survey.models import Agency, Cohort, WaveKind
+    from survey.extensions import db
+    path = tmp_path_factory.mktemp("roles") / "demo.db"
+    with fresh_database(f"sqlite:///{path}") as app:
+        with app.app_context():
+            demo.load()
+            pulse = next(w for w in demo.demo_join_codes() if w.kind is WaveKind.PULSE)
+            agency = db.session.get(Agency, pulse.agency_id)
+            reported = db.session.scalars(db.select(Cohort).order_by(Cohort.held_on)).first()
+            site = {"pulse": pulse.join_code, "results": f"/results/{agency.results_token}",
+                    "cohort": reported.id, "password": demo.PASSWORD}
+        with serve(app) as base:
+            yield {**site, "base": base}
+
+
+def visit(page, url, name, width, checked):
+    """Open a page, let its charts draw, keep a screenshot, and check it."""
+    errors = console_errors(page)
+    page.goto(url)
+    drawn = charts_drawn(page)
+    shot(page, f"roles-{width}-{name}")
+    viewport = page.viewport_size["width"]
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport, name
+    assert not wrong_colours(page), (name, wrong_colours(page))
+    assert not errors, (name, errors)
+    checked.append((name, drawn))
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_officer_answers_a_pulse_and_reads_the_results(browser, demo_site, width):
+    ctx = context(browser, **WIDTHS[width])
+    page = ctx.new_page()
+    base, checked = demo_site["base"], []
+    visit(page, f"{base}/", "officer-join", width, checked)
+    page.fill("#code", demo_site["pulse"])
+    page.get_by_role("button", name="Start the survey").click()
+    page.get_by_text("Before you start").wait_for()
+    shot(page, f"roles-{width}-officer-notice")
+    page.get_by_role("link", name="Continue").click()
+    while True:
+        for fieldset in page.locator("fieldset:has(input[type=radio])").all():
+            fieldset.locator("label").nth(2).click()  # the middle of each scale
+        shot(page, f"roles-{width}-officer-questions-{len(checked)}")
+        checked.append(("questions", 0))
+        send = page.get_by_role("button", name="Send my answers")
+        if send.count():
+            send.click()
+            break
+        page.get_by_role("button", name="Continue").click()
+    page.get_by_text("Your answers are in").wait_for()
+    shot(page, f"roles-{width}-officer-thanks")
+    visit(page, base + demo_site["results"], "officer-results", width, checked)
+    ctx.close()
+
+
+STAFF = {
+    "trainer": ["/trainer/", "/trainer/cohorts/{cohort}", "/trainer/cohorts/{cohort}/report",
+                "/trainer/compare"],
+    "leader": ["/leadership/", "/leadership/tracker", "/leadership/figures",
+               "/leadership/pulses"],
+    "admin": ["/admin/", "/admin/staff/new", "/admin/settings", "/admin/surveys",
+              "/admin/audit", "/admin/archive"],
+}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("role", STAFF)
+def test_each_staff_role_walks_its_main_pages(browser, demo_site, role, width):
+    ctx = context(browser, **WIDTHS[width])
+    page = ctx.new_page()
+    sign_in(page, demo_site["base"], f"{role}@demo.example.org", demo_site["password"])
+    checked = []
+    for path in STAFF[role]:
+        name = f"{role}-" + (path.strip("/").replace("/", "-").replace("{cohort}", "class")
+                             or "home")
+        visit(page, demo_site["base"] + path.format(cohort=demo_site["cohort"]), name, width,
+              checked)
+    assert [name for name, _ in checked] and sum(drawn for _, drawn in checked) >= {
+        "trainer": 4, "leader": 3, "admin": 0}[role]  # the charts were there to be checked
+    ctx.close()
+
+
+def test_the_colour_check_catches_a_red_improvement(browser, demo_site):
+    """The check above can fail: paint the dashboard's improvements red and it says so."""
+    ctx = context(browser, **DESKTOP)
+    page = ctx.new_page()
+    sign_in(page, demo_site["base"], "leader@demo.example.org", demo_site["password"])
+    page.goto(demo_site["base"] + "/leadership/")
+    charts_drawn(page)
+    assert not wrong_colours(page)
+    page.evaluate("""() => document.querySelectorAll('svg [aria-label]').forEach(e => {
+        if (/better than usual/.test(e.getAttribute('aria-label'))) e.style.fill = '#b2182b';
+    })""")
+    assert any(w.startswith("red improvement") for w in wrong_colours(page))
+    ctx.close()
