@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["agreement_bars", "scale_dumbbell", "forest_plot", "trend_chart", "heat_map",
-           "program_chart", "reliable_change_bars", "trajectory_chart",
+           "program_chart", "outcomes_chart", "reliable_change_bars", "trajectory_chart",
            "vega_lite_version", "AGREE_COLOURS", "CHANGE_STYLES"]
 
 #: Disagree to agree, colour-blind safe (ColorBrewer PuOr, darkest ends kept for contrast).
@@ -286,6 +286,74 @@ def program_chart(figures: pd.DataFrame, *, labels: dict | None = None,
         tooltip=[alt.Tooltip("month:T", format="%B %Y"), alt.Tooltip("measure_label:N",
                  title="Measure"), alt.Tooltip("value:Q", title="Count")],
     ).properties(width=520, height=180)
+    return _base(chart, title)
+
+
+def outcomes_chart(attitude: pd.DataFrame, figures: pd.DataFrame,
+                   milestones: pd.DataFrame | None = None, points: pd.DataFrame | None = None, *,
+                   scale_label: str = "Mean (1-5)", labels: dict | None = None,
+                   title: str | None = None) -> alt.Chart:
+    """One scale's pulse means above the program's monthly counts, on one time axis.
+
+    `attitude` has ``date``, ``mean``, ``ci_low``, ``ci_high`` and ``n`` for one scale
+    (withheld rows are left out); `figures` has ``month``, ``measure`` and ``value``.
+    `milestones` (``date``, ``label``) are drawn as dated rules in both panels and `points`
+    (``date``, ``mean``, ``label``: training classes after training) as triangles on the
+    scale's panel. Every kind of mark is named in a legend."""
+    kinds = ["Pulse mean", "Class after training", "Culture-change step"]
+    colours = ["#0b4f8a", "#b35806", "#542788"]
+    scale = _shown(attitude).dropna(subset=["mean"]).assign(kind=kinds[0])
+    classes = (_shown(points).dropna(subset=["mean"]).assign(kind=kinds[1])
+               if points is not None and len(points) else scale.iloc[:0])
+    counts = figures.assign(date=pd.to_datetime(figures["month"]),
+                            measure_label=figures["measure"].map(labels or {})
+                            .fillna(figures["measure"])).drop(columns="month")
+    dates = pd.concat([pd.to_datetime(scale["date"]), pd.to_datetime(classes["date"]),
+                       counts["date"]])
+    start, end = dates.min(), dates.max()
+    x = alt.X("date:T", title=None, scale=alt.Scale(domain=[start.isoformat(),
+                                                            end.isoformat()]))
+    values = pd.concat([scale["ci_low"], scale["ci_high"], scale["mean"], classes["mean"]])
+    y_scale = alt.Scale(domain=[float(values.min()) - 0.1, float(values.max()) + 0.1],
+                        nice=False)
+    y = alt.Y("mean:Q", title=scale_label, scale=y_scale)
+    kind = alt.Color("kind:N", title=None, scale=alt.Scale(domain=kinds, range=colours))
+    steps = (milestones.sort_values("date")[["date", "label"]].assign(kind=kinds[2])
+             if milestones is not None and len(milestones) else pd.DataFrame(
+                 columns=["date", "label", "kind"]))
+    steps = steps.assign(date=pd.to_datetime(steps["date"]))
+    steps = steps.loc[(steps["date"] >= start) & (steps["date"] <= end)]
+    band = alt.Chart(scale).mark_area(opacity=0.18, color=colours[0]).encode(
+        x=x, y=alt.Y("ci_low:Q", title=scale_label, scale=y_scale), y2="ci_high:Q")
+    line = alt.Chart(scale).mark_line(point=alt.OverlayMarkDef(size=50, filled=True)).encode(
+        x=x, y=y, color=kind,
+        tooltip=[alt.Tooltip("date:T", title="Pulse"), alt.Tooltip("mean:Q", format=".2f"),
+                 alt.Tooltip("n:Q", title="Officers")])
+    layers = [band, line]
+    if len(classes):
+        layers.append(alt.Chart(classes).mark_point(shape="triangle-up", size=90, filled=True)
+                      .encode(x=x, y=y, color=kind, tooltip=[
+                          alt.Tooltip("label:N", title="Class, after training"),
+                          alt.Tooltip("mean:Q", format=".2f")]))
+    rules = alt.Chart(steps).mark_rule(strokeDash=[2, 2]).encode(
+        x=x, color=kind, tooltip=[alt.Tooltip("label:N", title="Step"),
+                                  alt.Tooltip("date:T", title="Done")])
+    top = alt.layer(*layers, rules).properties(width=520, height=170)
+    measures = sorted(counts["measure_label"].unique())
+    measure = {"title": "Program figure", "sort": measures}
+    bottom = alt.layer(
+        alt.Chart(counts).mark_line(color="#1b1f24", point=alt.OverlayMarkDef(
+            color="#1b1f24", filled=True)).encode(
+            x=x, y=alt.Y("value:Q", title="Per month"),
+            strokeDash=alt.StrokeDash("measure_label:N", **measure, scale=alt.Scale(
+                domain=measures, range=[[1, 0], [6, 3], [2, 2], [8, 3, 2, 3]][:len(measures)])),
+            shape=alt.Shape("measure_label:N", **measure, scale=alt.Scale(
+                domain=measures, range=SERIES_SHAPES[:len(measures)])),
+            tooltip=[alt.Tooltip("date:T", title="Month", format="%B %Y"),
+                     alt.Tooltip("measure_label:N", title="Measure"),
+                     alt.Tooltip("value:Q", title="Count")]),
+        rules).properties(width=520, height=150)
+    chart = alt.vconcat(top, bottom, spacing=12).resolve_scale(x="shared", color="shared")
     return _base(chart, title)
 
 

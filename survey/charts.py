@@ -178,4 +178,21 @@ def dashboard_charts(board) -> dict[str, Figure]:
         from .services import PROGRAM_MEASURES
         out["figures"] = figure("chart-figures", charts.program_chart(
             board.figures, labels=PROGRAM_MEASURES), "Monthly program counts.")
+        scale = trend.loc[(trend["construct"] == OUTCOME_SCALE) & ~trend["withheld"]] \
+            if len(trend) else trend
+        if len(scale):
+            classes = board.cohorts.loc[board.cohorts["construct"] == OUTCOME_SCALE] \
+                .assign(label=lambda t: t["cohort_label"]) if len(board.cohorts) else None
+            name = scale["construct_name"].iloc[0]
+            out["outcomes"] = figure("chart-outcomes", charts.outcomes_chart(
+                scale, board.figures, board.milestones, classes,
+                scale_label=f"{name} (1-5)", labels=PROGRAM_MEASURES),
+                f"{name} at each pulse, with training classes after training, above the "
+                "program's monthly counts on the same time axis, with the completed "
+                "culture-change steps as dated lines in both; the table below gives the "
+                "correlations.")
     return out
+
+
+#: The scale set beside the program's figures: the attitude meant to drive referrals.
+OUTCOME_SCALE = "intention"

@@ -7,6 +7,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
@@ -365,3 +366,42 @@ def test_each_notice_says_exactly_what_its_survey_keeps(app, agency_setup):
     assert "scrambled form of your personal code" in notice
     assert "unit and shift" not in notice and "deleted after 60 months" in notice
     assert "trainers and the agency's administrators can download" in notice
+
+
+def test_attitudes_beside_outcomes_on_the_demo_match_scipy(app, client, auth):
+    """The demo's intention-to-deflect pulses beside its monthly program figures: each lag's
+    correlation, as published, equals scipy's on the dashboard's own published numbers; the
+    page says it is not proof of cause, and a withheld pulse never enters the pairs."""
+    import json
+
+    from scipy import stats
+
+    from survey import demo
+    with app.app_context():
+        demo.load()
+    auth.login("leader@demo.example.org", demo.PASSWORD)
+    tables = json.loads(client.get("/leadership/dashboard.json").data)["tables"]
+    shown = [r for r in tables["trend"] if r["construct"] == "intention" and not r["withheld"]]
+    counts = {}
+    for row in tables["program_figures"]:
+        counts.setdefault(row["measure"], {})[row["month"][:7]] = row["value"]
+    published = [r for r in tables["attitudes_and_outcomes"] if r["construct"] == "intention"]
+    assert {r["lag"] for r in published} == {0, 1, 2, 3} and len(published) == 16
+    for row in published:
+        pairs = []
+        for pulse in shown:
+            month = str(pd.Period(pulse["date"][:7], "M") + row["lag"])
+            if month in counts[row["measure"]]:
+                pairs.append((pulse["mean"], counts[row["measure"]][month]))
+        assert row["n"] == len(pairs) >= 10
+        reference = stats.pearsonr(*zip(*pairs))
+        interval = reference.confidence_interval(0.95)
+        assert row["r"] == pytest.approx(reference.statistic, abs=1e-12)
+        assert row["ci_low"] == pytest.approx(interval.low, abs=1e-12)
+        assert row["ci_high"] == pytest.approx(interval.high, abs=1e-12)
+    page = client.get("/leadership/").text
+    assert "Attitudes beside outcomes" in page and "not proof of cause" in page
+    assert 'id="chart-outcomes"' in page
+    referrals = re.search(r"<th scope=\"row\">Referrals</th>(.*?)</tr>", page, re.S).group(1)
+    first = next(r for r in published if r["measure"] == "referrals" and r["lag"] == 0)
+    assert f"{first['r']:+.2f}" in referrals.replace("−", "-")

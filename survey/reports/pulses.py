@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from analysis.outcomes import lagged_correlation
 from analysis.scoring import scale_scores
 from analysis.suppression import hold_small_changes, suppress
 from analysis.trends import control_limits, pulse_summary, trend_slope
@@ -32,12 +33,26 @@ class Dashboard:
     figures: pd.DataFrame         # month, measure, value
     cohorts: pd.DataFrame         # cohort x construct: post-training mean, for shared scales
     notes: list = field(default_factory=list)  # scales compared on shared statements
+    outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)  # scale x measure x lag: r, CI
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"trend": self.trend, "at_a_glance": self.glance, "pulses": self.pulses,
                 "units": self.units, "shifts": self.shifts, "milestones": self.milestones,
-                "program_figures": self.figures, "training_cohorts": self.cohorts}
+                "program_figures": self.figures, "training_cohorts": self.cohorts,
+                "attitudes_and_outcomes": self.outcomes}
+
+    def outcomes_of(self, construct: str) -> list[dict]:
+        """One scale's correlations as the page lays them out: a row per program measure,
+        ``measure_label``, ``name`` (the scale's) and ``lags`` (its rows, by lag)."""
+        table = self.outcomes
+        if table.empty:
+            return []
+        table = table.loc[table["construct"] == construct]
+        return [{"measure_label": part["measure_label"].iloc[0],
+                 "name": part["construct_name"].iloc[0],
+                 "lags": list(part.sort_values("lag").itertuples())}
+                for _, part in table.groupby("measure", sort=True)]
 
 
 def cohort_points(published: pd.DataFrame, constructs: list[str]) -> pd.DataFrame:
@@ -172,7 +187,25 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
     shifts = _breakdown(latest_scores, "shift", names["construct_name"], k, latest,
                         published.get("shifts"), frozen)
     return Dashboard(k, constructs, trend, glance, pulses, units, shifts, marks, figures,
-                     trained, notes)
+                     trained, notes, attitudes_and_outcomes(shown, figures, names))
+
+
+#: Months between a pulse and the program month it is paired with.
+OUTCOME_LAGS = (0, 1, 2, 3)
+
+
+def attitudes_and_outcomes(shown: pd.DataFrame, figures: pd.DataFrame,
+                           names: pd.DataFrame) -> pd.DataFrame:
+    """Each scale's shown pulse means (withheld ones never) against each program measure's
+    monthly count 0 to 3 months later (:func:`analysis.outcomes.lagged_correlation`)."""
+    from ..services import PROGRAM_MEASURES
+    if shown.empty or figures.empty:
+        return pd.DataFrame()
+    table = lagged_correlation(shown[["date", "construct", "mean"]], figures, lags=OUTCOME_LAGS)
+    table.insert(1, "construct_name", table["construct"].map(names["construct_name"]))
+    table.insert(3, "measure_label", table["measure"].map(PROGRAM_MEASURES)
+                 .fillna(table["measure"]))
+    return table
 
 
 @dataclass
