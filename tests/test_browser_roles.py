@@ -177,3 +177,34 @@ def test_the_colour_check_catches_a_red_improvement(browser, demo_site):
     })""")
     assert any(w.startswith("red improvement") for w in wrong_colours(page))
     ctx.close()
+
+
+def test_a_local_statement_grows_the_pulse_by_exactly_one(browser, demo_site):
+    """Last in this module (it changes the demo's pulse): the administrator adds one statement
+    to a scale the pulse does not ask, and the preview an officer would see has one more
+    statement, that one, and no other of its scale."""
+    ctx = context(browser, **DESKTOP)
+    page = ctx.new_page()
+    sign_in(page, demo_site["base"], "admin@demo.example.org", demo_site["password"])
+    page.goto(demo_site["base"] + "/admin/surveys")
+    pulse = page.locator("section[aria-labelledby=current-pulse]")
+
+    def preview_count():
+        pulse.get_by_role("link", name="Preview as an officer sees it").click()
+        count = page.locator("fieldset:has(input[type=radio])").count()
+        page.go_back()
+        return count
+
+    before = preview_count()
+    statement = "Our treatment partner tells us what happened after a referral."
+    page.get_by_role("link", name="Add your own statement").click()
+    page.fill("#text", statement)
+    page.select_option("#construct", "facilitators")
+    page.get_by_label("The agency pulse").check()
+    page.get_by_role("button", name="Add and publish").click()
+    page.get_by_text(f"{before + 1} statements").first.wait_for()
+    shot(page, "roles-desktop-admin-pulse-grown")
+    assert preview_count() == before + 1
+    pulse.get_by_role("link", name="Preview as an officer sees it").click()
+    assert page.get_by_text(statement).count() == 1
+    ctx.close()
