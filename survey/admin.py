@@ -186,6 +186,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
             db.session.add(Unit(agency_id=agency.id, name=name))
     agency.min_group_size = form.min_group_size.data
     agency.min_comment_group_size = form.min_comment_group_size.data
+    agency.comment_prompt = form.comment_prompt.data or None
     agency.ask_linkage = form.ask_linkage.data
     agency.interim_results = form.interim_results.data
     agency.trainers_read_all_reports = form.trainers_read_all_reports.data
@@ -200,7 +201,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     if changed:
         audit(agency.id, current_user, "agency.settings", agency.name, changes=changed)
     db.session.commit()
-    if "min_group_size" in changed or "interim_results" in changed:
+    if {"min_group_size", "interim_results", "min_comment_group_size"} & set(changed):
         # Figures published under the old minimum are not shown; publish under the new one.
         jobs.enqueue("republish", agency.id)
     return None
@@ -209,6 +210,7 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
 def _settings_of(agency: Agency) -> dict:
     return {"min_group_size": agency.min_group_size,
             "min_comment_group_size": agency.min_comment_group_size,
+            "comment_prompt": agency.comment_prompt or "",
             "ask_linkage": agency.ask_linkage, "interim_results": agency.interim_results,
             "trainers_read_all_reports": agency.trainers_read_all_reports,
             "units": sorted(u.name for u in agency.units),

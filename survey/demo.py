@@ -19,9 +19,10 @@ from flask import current_app
 
 from . import accounts, linkage, publishing, services
 from .bank import current_bank, linkage_elements
+from .comments import clean_comment
 from .extensions import db
-from .models import (Agency, Answer, Item, Response, Role, StaffUser, StepStatus, Unit, Wave,
-                     WaveKind)
+from .models import (Agency, Answer, Comment, Item, Response, Role, StaffUser, StepStatus,
+                     Unit, Wave, WaveKind)
 
 AGENCY = "Riverside Police Department (demo)"
 PASSWORD = "demo-password"
@@ -157,6 +158,25 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
     return dt.date(year, month + 1, 1)
 
 
+#: What officers wrote to the latest closed pulse's open question (masked on the way in: the
+#: sergeant's name and the phone number never reach the database).
+DEMO_COMMENTS = [
+    "If the clinic van met us at the scene, a referral would be faster than booking.",
+    "The referral form is three pages. Booking is one. Cut the form.",
+    "Let us drop people at the crisis center without waiting for intake.",
+    "A direct line to intake that answers at night, like (312) 555-0142 but staffed.",
+    "Sgt. Okafor's roll-call talk helped. More of that, less email.",
+    "Tell us what happened after the referral. We never hear back.",
+    "Count referrals in evaluations the same as arrests.",
+    "Most of my shift is nights: the program is closed when I need it.",
+    "A card in every car with who to call and what they take.",
+    "Faster intake. Twenty minutes is still too long on a busy night.",
+    "Let the navigator ride along one shift a month.",
+    "Make the paperwork a phone app.",
+    "Honestly it is quicker already than it was last year.",
+]
+
+
 def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=_ignore) -> None:
     """Tracker progress, twelve quarterly pulses over three years, and program figures."""
     items = services.tracker_items(agency)
@@ -175,7 +195,8 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=
     item_ids = {i.code: i.id for i in db.session.scalars(sa.select(Item).where(
         Item.code.in_([i.code for i in pulse_items])))}
     unit_list = [units[name] for name in UNITS] + [None]
-    responses, answers = [], []
+    responses, answers, comments = [], [], []
+    agency.comment_prompt = "quicker"
     for quarter in range(PULSES):
         opens_on = _months_ago(today, 36 - 3 * quarter)
         wave = services.start_pulse(agency, leader, opens_on=opens_on, days_open=14)
@@ -202,9 +223,13 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=
                     value = 6 - value
                 answers.append({"response_id": key, "item_id": item_ids[item.code],
                                 "value": value})
+        if quarter == PULSES - 1:  # the latest closed pulse's open question
+            comments += [{"id": uuid.uuid4(), "wave_id": wave.id,
+                          "text": clean_comment(text)} for text in DEMO_COMMENTS]
         progress(1)
     db.session.execute(sa.insert(Response), responses)
     db.session.execute(sa.insert(Answer), answers)
+    db.session.execute(sa.insert(Comment), comments)
     services.start_pulse(agency, leader, opens_on=today, days_open=14)  # open now, to try
 
     figures = []

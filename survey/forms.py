@@ -16,6 +16,7 @@ from wtforms import SelectChoice
 from wtforms.validators import (InputRequired, Length, NumberRange, Optional, StopValidation,
                                 ValidationError)
 
+from . import comments
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
 from .services import FOLLOWUP_DAYS
@@ -328,7 +329,14 @@ class SettingsForm(Form):
         description="No figure, chart or export covers fewer officers than this. Default 5.")
     min_comment_group_size = IntegerField("Smallest group for comments", validators=[
         InputRequired("Give the smallest group for comments."), NumberRange(3, 100)],
-        description="Free-text comments, if ever collected, need a larger group. Default 10.")
+        description="Officers' comments are shown only when at least this many officers wrote "
+                    "one to a pulse. Default 10.")
+    comment_prompt = SelectField(
+        "Open question on new pulses",
+        choices=[SelectChoice("", "None: pulses ask no open question")]
+        + [SelectChoice(code, text) for code, text in comments.PROMPTS.items()],
+        description="Optional for officers, at most 500 characters, masked before it is "
+                    "stored and kept apart from their answers.")
     ask_linkage = BooleanField("Ask officers for their personal code",
                                description="Needed to link before and after answers. Officers "
                                            "may always skip it.")

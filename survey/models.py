@@ -103,6 +103,8 @@ class Agency(db.Model):
     #: Publish interim snapshots of an open pulse (each covering at least k new answer sheets,
     #: at most one a day); off: a pulse's figures appear only when it closes.
     interim_results: Mapped[bool] = mapped_column(default=False)
+    #: The open question new pulses ask (a code of `survey.comments.PROMPTS`), or none.
+    comment_prompt: Mapped[Optional[str]] = mapped_column(sa.String(20))
     #: Random part of the officers' results page address.
     results_token: Mapped[str] = mapped_column(sa.String(32), unique=True,
                                                default=lambda: secrets.token_urlsafe(16))
@@ -307,6 +309,8 @@ class Wave(db.Model):
     #: When the wave stopped taking answers for good (its close plus the grace period, or a
     #: publish run after it): from then on its answers are fixed and its results published.
     sealed_at: Mapped[Optional[dt.datetime]] = mapped_column(UTCDateTime)
+    #: The open question this pulse asks, fixed when it was started, or none.
+    comment_prompt: Mapped[Optional[str]] = mapped_column(sa.String(20))
 
     agency: Mapped[Agency] = relationship()
     cohort: Mapped[Optional[Cohort]] = relationship(back_populates="waves")
@@ -351,6 +355,18 @@ class Response(db.Model):
     wave: Mapped[Wave] = relationship()
     answers: Mapped[list[Answer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True)
+
+    __table_args__ = {"sqlite_with_rowid": False}
+
+
+class Comment(db.Model):
+    """What one officer wrote to a pulse's open question, masked before it was stored.
+    Deliberately nothing that joins it to an answer sheet: no response, unit, shift, code,
+    date or time; a random key, so the table's order is no arrival order either."""
+
+    id: Mapped[uuid.UUID] = mapped_column(sa.Uuid, primary_key=True, default=uuid.uuid4)
+    wave_id: Mapped[int] = mapped_column(sa.ForeignKey("wave.id"), index=True)
+    text: Mapped[str] = mapped_column(sa.String(500))
 
     __table_args__ = {"sqlite_with_rowid": False}
 

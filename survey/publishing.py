@@ -32,9 +32,9 @@ import sqlalchemy as sa
 from flask import current_app
 
 from . import charts as page_charts
-from . import exports, jobs, reports
+from . import comments, exports, jobs, reports
 from .extensions import db
-from .models import (Agency, Cohort, PublicationStatus, PublishedPart, PublishedResult,
+from .models import (Agency, Cohort, Comment, PublicationStatus, PublishedPart, PublishedResult,
                      Wave, WaveKind, utcnow)
 from .queries import cohort_frames, response_counts
 
@@ -135,8 +135,10 @@ def scramble() -> str:
         with engine.begin() as conn:
             conn.execute(sa.text("UPDATE response SET wave_id = wave_id"))
             conn.execute(sa.text("UPDATE answer SET value = value"))
+            conn.execute(sa.text("UPDATE comment SET text = text"))
             conn.execute(sa.text("CLUSTER response USING pk_response"))
             conn.execute(sa.text("CLUSTER answer USING pk_answer"))
+            conn.execute(sa.text("CLUSTER comment USING pk_comment"))
         return "respondent tables rewritten in random-key order"
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         with engine.connect() as conn:
@@ -415,6 +417,22 @@ def previous_tables(agency: Agency) -> tuple[dict[str, pd.DataFrame], set]:
     return tables, frozen
 
 
+def pulse_comments(agency: Agency) -> dict | None:
+    """What officers wrote to the latest closed pulse's open question, as the dashboard shows
+    it: every comment in random order when at least the agency's comment minimum wrote one,
+    else none (and no count below the minimum). Never from an open pulse, whose comments could
+    be told apart by comparing two snapshots. None when that pulse asked no question."""
+    wave = db.session.scalar(sa.select(Wave).where(
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_not(None))
+        .order_by(Wave.opens_at.desc()).limit(1))
+    if wave is None or not wave.comment_prompt:
+        return None
+    texts = list(db.session.scalars(sa.select(Comment.text).where(Comment.wave_id == wave.id)))
+    shown = comments.shown_comments(texts, agency.min_comment_group_size)
+    return {"prompt": comments.PROMPTS.get(wave.comment_prompt, ""), "opened": wave.opens_at,
+            "texts": shown, "minimum": agency.min_comment_group_size}
+
+
 def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     from .services import tracker_items
     items = tracker_items(agency)
@@ -423,7 +441,8 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     figures = page_charts.dashboard_charts(board)
     officers = reports.officer_results(board, items)
     parts = [Part("page.html", "text/html", _render("leadership/_dashboard_body.html",
-                                                   board=board, figures=figures)),
+                                                   board=board, figures=figures,
+                                                   comments=pulse_comments(agency))),
              Part("results.html", "text/html", _render("respond/_results_body.html",
                                                       result=officers))]
     parts += _table_parts("dashboard", board.tables, agency=agency.name,

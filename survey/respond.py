@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnavailable
 
-from . import joincode, linkage, publishing, services, web
+from . import comments, joincode, linkage, publishing, services, web
 from .errors import render_error
 from .extensions import db, limiter
 from .bank import linkage_elements
@@ -108,8 +108,10 @@ def about_choices(wave: Wave) -> tuple[list[tuple[str, int, str]], list[str]]:
 def wave_view(wave: Wave) -> WaveView:
     units, shifts = about_choices(wave)
     view = WaveView(wave.id, wave.join_code, wave.label, wave.kind, wave.instrument_id,
-                    AgencyView(wave.agency.name, wave.agency.min_group_size),
-                    asks_linkage(wave), tuple(units), tuple(shifts))
+                    AgencyView(wave.agency.name, wave.agency.min_group_size,
+                               wave.agency.min_comment_group_size),
+                    asks_linkage(wave), tuple(units), tuple(shifts),
+                    comments.PROMPTS.get(wave.comment_prompt or ""))
     current_app.extensions.setdefault("survey_waves", {})[wave.join_code] = view
     return view
 
@@ -180,7 +182,9 @@ def notice(code):
     session.setdefault(_nonce_key(wave), secrets.token_urlsafe(24))
     units, shifts = about_choices(wave)
     keeps = {"code": asks_linkage(wave), "unit_shift": bool(units or shifts),
-             "retention": wave.agency.retention_months, "kind": wave.kind.value}
+             "retention": wave.agency.retention_months, "kind": wave.kind.value,
+             "comment": bool(comments.PROMPTS.get(wave.comment_prompt or "")),
+             "comment_minimum": wave.agency.min_comment_group_size}
     return render_template("respond/notice.html", wave=wave, agency=wave.agency,
                            items=len(cached_items(wave.instrument_id)), keeps=keeps)
 
@@ -250,12 +254,17 @@ def questions(code):
 
     view = wave_view(wave)
     if request.method == "POST":
-        answers = check_posted(items, request.form, extra=ABOUT_FIELDS)
+        answers = check_posted(items, request.form, extra=(*ABOUT_FIELDS, "comment"))
         unit_id, shift = check_about(request.form, {key: i for key, i, _ in view.units},
                                      list(view.shifts))
         if lost_code:
             return ask_code_again(wave)
         form = survey_form(items)
+        comment = request.form.get("comment", "") if view.prompt else ""
+        if len(comment) > comments.MAX_LENGTH:
+            return render_survey(view, items, form, problem=(
+                f"Your comment is {len(comment)} characters long: please shorten it to "
+                f"{comments.MAX_LENGTH}. Your answers are still here.")), 400
         if form.validate_on_submit():
             try:
                 services.record_response(
@@ -269,6 +278,12 @@ def questions(code):
                 return render_survey(view, items, form, problem=UNREACHABLE), 503
             except services.WaveSealed:
                 return unavailable(wave)
+            text = comments.clean_comment(comment)
+            if text:
+                try:
+                    services.record_comment(wave, text)
+                except OperationalError:  # the answers are in; only the comment is lost
+                    db.session.rollback()
             finish(wave)
             return redirect(url_for(".thanks", code=wave.join_code))
     else:

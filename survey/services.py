@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from . import joincode
 from .bank import Bank, BankError, current_bank, tracker_steps
 from .extensions import db
-from .models import (Agency, Answer, AuditEntry, Cadence, Cohort, CohortTopic, Construct,
+from .models import (Agency, Answer, AuditEntry, Cadence, Cohort, CohortTopic, Comment,
+                     Construct,
                      Instrument, InstrumentItem, Item, ProgramFigure, Response, StaffUser,
                      StepStatus, TrackerItem, Unit, Wave, WaveKind, utcnow)
 
@@ -281,10 +282,35 @@ def start_pulse(agency: Agency, user: StaffUser | None, *, opens_on: dt.date,
     opens = dt.datetime.combine(opens_on, dt.time(0), ZoneInfo(agency.timezone))
     wave.opens_at, wave.closes_at = opens, opens + dt.timedelta(days=days_open)
     wave.headcount = headcount or agency.headcount
+    wave.comment_prompt = agency.comment_prompt
     audit(agency.id, user, "pulse.start", f"wave {wave.id}", opens_on=opens_on.isoformat(),
           days_open=days_open)
     db.session.commit()
     return wave
+
+
+def record_comment(wave: Wave, text: str) -> None:
+    """Store an officer's masked comment apart from the answer sheet, in a transaction of its
+    own, and leave the wave's comments with no order of arrival: all of them are rewritten
+    together in random order (one transaction id for all on PostgreSQL, rows in random places),
+    and SQLite's write-ahead log is checkpointed so it keeps no trace of which came last."""
+    import random
+    rows = [(c.id, c.text) for c in db.session.scalars(
+        sa.select(Comment).where(Comment.wave_id == wave.id))] + [(uuid.uuid4(), text)]
+    random.SystemRandom().shuffle(rows)
+    db.session.execute(sa.delete(Comment).where(Comment.wave_id == wave.id))
+    db.session.execute(sa.insert(Comment), [{"id": key, "wave_id": wave.id, "text": body}
+                                            for key, body in rows])
+    sealed = db.session.execute(sa.select(Wave.sealed_at).where(Wave.id == wave.id)
+                                .with_for_update(read=True)).scalar()
+    if sealed is not None:  # published already: a late comment would change what was shown
+        db.session.rollback()
+        return
+    db.session.commit()
+    engine = db.session.get_bind()
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 # --- The culture-change tracker -------------------------------------------------------------------

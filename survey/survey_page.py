@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template, request
 
+from . import comments
 from .forms import PREFER_NOT
 from .models import WaveKind
 from .queries import SurveyItem, instrument_items
@@ -24,6 +25,7 @@ def cached_items(instrument_id: int) -> list[SurveyItem]:
 class AgencyView:
     name: str
     min_group_size: int
+    min_comment_group_size: int = 10
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class WaveView:
     asks_linkage: bool
     units: tuple[tuple[str, int, str], ...]
     shifts: tuple[str, ...]
+    #: The pulse's open question (its words), or None.
+    prompt: str | None = None
 
 
 #: A pulse of at most this many statements (the bank's pulse has 12, about three minutes) is one
@@ -85,4 +89,7 @@ def render_survey(view: WaveView, items, form, problem=None, preview=None):
                            total=len(items), answered=answered, prefer_not=PREFER_NOT,
                            asks_linkage=view.asks_linkage,
                            units=[(key, name) for key, _, name in view.units],
-                           shifts=view.shifts, about=request.form, preview=preview)
+                           shifts=view.shifts, about=request.form, preview=preview,
+                           comment_notice=comments.NOTICE.format(
+                               minimum=view.agency.min_comment_group_size),
+                           comment_max=comments.MAX_LENGTH)
