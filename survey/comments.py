@@ -164,3 +164,26 @@ def shown_comments(texts: list[str], minimum: int, rng: random.Random | None = N
     texts = list(texts)
     (rng or random.SystemRandom()).shuffle(texts)
     return texts
+
+
+#: An agency's own theme is kept as "own:" and its words (at most this many characters).
+OWN_THEME_LENGTH = 40
+
+
+def theme_label(theme: str) -> str:
+    """A theme's words: the research's list, or the agency's own after "own:"."""
+    return theme[4:] if theme.startswith("own:") else THEMES.get(theme, theme)
+
+
+def checked_themes(chosen: list[str], own: str = "") -> list[str] | None:
+    """The themes a leader ticked plus one in their own words, as stored; None when a ticked
+    theme is not on the list (a forged form) or their own words are too long."""
+    if any(theme not in THEMES for theme in chosen):
+        return None
+    own = re.sub(r"\s+", " ", own or "").strip()
+    if len(own) > OWN_THEME_LENGTH:
+        return None
+    themes = list(dict.fromkeys(chosen))
+    if own and own.lower() not in {THEMES[t].lower() for t in THEMES}:
+        themes.append(f"own:{own}")
+    return themes

@@ -249,6 +249,9 @@ class TrackerForm(Form):
                                                                       Length(max=1000)],
                                 description="Shown on the officers' results page under "
                                             "“You said, we did”. Leave empty to keep it internal.")
+    theme = SelectField("The officers' theme it answers", choices=[SelectChoice("", "None")],
+                        description="Officers' comments tagged with this theme are shown "
+                                    "beside what was done, on their results page.")
 
     def validate(self, extra_validators=None):
         # Not an inline validator: Optional() on the date stops the chain when it is empty.

@@ -5,12 +5,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
-from . import jobs, publishing, queries, services, web
+from . import comments, jobs, publishing, queries, services, web
 from .access import role_required
 from .bank import tracker_frameworks, tracker_steps
 from .extensions import db
@@ -86,16 +88,58 @@ def tracker_item(code):
         abort(404, "There is no such step in the tracker.")
     item = items[code]
     step = next(s for s in tracker_steps() if s.code == code)
-    form = TrackerForm(obj=item, status=item.status.value)
+    form = TrackerForm(obj=item, status=item.status.value, theme=item.theme or "")
+    form.theme.data = form.theme.data or ""  # a step with no theme holds None
+    form.theme.choices = [SelectChoice(code, label)
+                          for code, label in [("", "None"), *theme_choices(item.theme)]]
     if form.validate_on_submit():
         services.update_tracker_item(item, current_user, status=form.status.data,
                                      done_on=form.done_on.data, owner=form.owner.data or "",
                                      notes=form.notes.data or "",
-                                     shared_note=form.shared_note.data or "")
+                                     shared_note=form.shared_note.data or "",
+                                     theme=form.theme.data or None)
         jobs.enqueue("publish_agency", current_user.agency_id)
         flash(f"“{step.label}” updated.")
         return redirect(url_for(".tracker") + f"#step-{code}")
     return render_template("leadership/tracker_item.html", form=form, step=step, item=item)
+
+
+def theme_choices(also: str | None = None) -> list[tuple[str, str]]:
+    """The research's themes, then the agency's own that its comments carry."""
+    own = sorted({t for _, found in services.taggable_comments(current_user.agency)
+                  for _, themes in found for t in themes if t.startswith("own:")}
+                 | ({also} if also and also.startswith("own:") else set()))
+    return [(code, label) for code, label in comments.THEMES.items()] + \
+        [(t, comments.theme_label(t)) for t in own]
+
+
+@bp.route("/comments", methods=["GET", "POST"], endpoint="comments")
+@role_required(*LEADERS)
+def comments_page():
+    """What officers wrote to closed pulses (where enough of them did), to tag with themes."""
+    agency = current_user.agency
+    if request.method == "POST":
+        try:
+            comment_id = uuid.UUID(request.form.get("comment", ""))
+        except ValueError:
+            abort(400, "That form named no comment. Nothing was changed.")
+        themes = comments.checked_themes(request.form.getlist("theme"),
+                                         request.form.get("own", ""))
+        if themes is None:
+            abort(400, "A theme was not on the list, or your own is longer than "
+                       f"{comments.OWN_THEME_LENGTH} characters. Nothing was changed.")
+        if not services.tag_comment(agency, current_user, comment_id, themes):
+            abort(404, "There is no such comment to tag.")
+        jobs.enqueue("publish_agency", agency.id)
+        flash("Themes saved.")
+        return redirect(url_for(".comments") + f"#c-{comment_id}")
+    pulses = [(wave, [(comment, tagged, next((comments.theme_label(t) for t in tagged
+                                              if t.startswith("own:")), ""))
+                      for comment, tagged in found])
+              for wave, found in services.taggable_comments(agency)]
+    return render_template("leadership/comments.html", pulses=pulses, themes=theme_choices(),
+                           prompts=comments.PROMPTS, counts=services.theme_counts(agency),
+                           minimum=agency.min_comment_group_size)
 
 
 @bp.route("/figures", methods=["GET", "POST"])

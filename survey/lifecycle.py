@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from .exports import to_csv
 from .extensions import db
-from .models import Agency, Answer, Cohort, CohortTopic, Comment, Response, StaffUser, Wave, WaveKind
+from .models import (Agency, Answer, Cohort, CohortTopic, Comment, CommentTheme, Response,
+                     StaffUser, Wave, WaveKind)
 from .queries import answers_frame, program_figures
 from . import jobs, publishing
 from .services import audit, local_date
@@ -72,9 +73,12 @@ def purge_expired(agency: Agency, *, today: dt.date | None = None,
         progress(1)
     # Comments carry no date of their own: they go with the pulse that closed before the cutoff.
     closed_before = dt.datetime.combine(cutoff, dt.time(0), dt.timezone.utc)
-    deleted += db.session.execute(sa.delete(Comment).where(Comment.wave_id.in_(
-        sa.select(Wave.id).where(Wave.agency_id == agency.id, Wave.closes_at < closed_before)))
-    ).rowcount or 0
+    old_waves = sa.select(Wave.id).where(Wave.agency_id == agency.id,
+                                         Wave.closes_at < closed_before)
+    db.session.execute(sa.delete(CommentTheme).where(CommentTheme.comment_id.in_(
+        sa.select(Comment.id).where(Comment.wave_id.in_(old_waves)))))
+    deleted += db.session.execute(sa.delete(Comment).where(Comment.wave_id.in_(old_waves))
+                                  ).rowcount or 0
     audit(agency.id, by, "responses.purge", f"{deleted} responses",
           before=cutoff.isoformat(), retention_months=agency.retention_months)
     if deleted:

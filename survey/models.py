@@ -371,6 +371,18 @@ class Comment(db.Model):
     __table_args__ = {"sqlite_with_rowid": False}
 
 
+class CommentTheme(db.Model):
+    """A theme a leader gave a comment of a closed pulse (one row per comment and theme): a
+    code of `survey.comments.THEMES`, or the agency's own words after "own:"."""
+
+    __tablename__ = "comment_theme"
+
+    comment_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("comment.id",
+                                                                ondelete="CASCADE"),
+                                                  primary_key=True)
+    theme: Mapped[str] = mapped_column(sa.String(44), primary_key=True)
+
+
 class TrackerItem(db.Model):
     """One culture-change step an agency tracks (codes from the tracker file)."""
 
@@ -387,6 +399,8 @@ class TrackerItem(db.Model):
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     #: What officers are told on their results page ("you said, we did"); empty: not shown.
     shared_note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: The officers' theme this step answers (a `CommentTheme.theme`), or none.
+    theme: Mapped[Optional[str]] = mapped_column(sa.String(44))
 
     __table_args__ = (sa.UniqueConstraint("agency_id", "code"),)
 

@@ -427,10 +427,26 @@ def pulse_comments(agency: Agency) -> dict | None:
         .order_by(Wave.opens_at.desc()).limit(1))
     if wave is None or not wave.comment_prompt:
         return None
+    from .services import theme_counts
     texts = list(db.session.scalars(sa.select(Comment.text).where(Comment.wave_id == wave.id)))
     shown = comments.shown_comments(texts, agency.min_comment_group_size)
+    themes = [row for row in theme_counts(agency) if row["opened"] == wave.opens_at] \
+        if shown else []
     return {"prompt": comments.PROMPTS.get(wave.comment_prompt, ""), "opened": wave.opens_at,
-            "texts": shown, "minimum": agency.min_comment_group_size}
+            "texts": shown, "minimum": agency.min_comment_group_size, "themes": themes}
+
+
+def themes_told(said: dict | None, items: dict) -> list[dict]:
+    """For the officers' page: the latest closed pulse's themes (never its comments' words)
+    with the steps linked to each and what officers are told about them."""
+    if not said or not said["themes"]:
+        return []
+    from .bank import tracker_steps
+    labels = {s.code: s.label for s in tracker_steps()}
+    return [{**row, "done": [{"step": labels.get(code, code), "note": item.shared_note}
+                             for code, item in items.items()
+                             if item.theme == row["theme"] and item.shared_note]}
+            for row in said["themes"]]
 
 
 def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
@@ -440,11 +456,13 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     board = reports.dashboard(agency, items, published_cohort_means(agency), previous, frozen)
     figures = page_charts.dashboard_charts(board)
     officers = reports.officer_results(board, items)
+    said = pulse_comments(agency)
     parts = [Part("page.html", "text/html", _render("leadership/_dashboard_body.html",
                                                    board=board, figures=figures,
-                                                   comments=pulse_comments(agency))),
+                                                   comments=said)),
              Part("results.html", "text/html", _render("respond/_results_body.html",
-                                                      result=officers))]
+                                                      result=officers,
+                                                      themes=themes_told(said, items)))]
     parts += _table_parts("dashboard", board.tables, agency=agency.name,
                           minimum_group_size=board.k)
     return parts, board

@@ -14,7 +14,7 @@ from . import joincode
 from .bank import Bank, BankError, current_bank, tracker_steps
 from .extensions import db
 from .models import (Agency, Answer, AuditEntry, Cadence, Cohort, CohortTopic, Comment,
-                     Construct,
+                     CommentTheme, Construct,
                      Instrument, InstrumentItem, Item, ProgramFigure, Response, StaffUser,
                      StepStatus, TrackerItem, Unit, Wave, WaveKind, utcnow)
 
@@ -313,6 +313,64 @@ def record_comment(wave: Wave, text: str) -> None:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def taggable_comments(agency: Agency) -> list[tuple[Wave, list[tuple[Comment, list[str]]]]]:
+    """Each closed pulse with an open question whose comments reached the agency's comment
+    minimum (below it, nothing of the comments shows anywhere, themes included), newest first,
+    with its comments (in random order) and their themes."""
+    import random
+    waves = db.session.scalars(sa.select(Wave).where(
+        Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE,
+        Wave.sealed_at.is_not(None), Wave.comment_prompt.is_not(None))
+        .order_by(Wave.opens_at.desc())).all()
+    out = []
+    for wave in waves:
+        found = list(db.session.scalars(sa.select(Comment).where(Comment.wave_id == wave.id)))
+        if len(found) < agency.min_comment_group_size:
+            continue
+        tags: dict = {}
+        for comment_id, theme in db.session.execute(
+                sa.select(CommentTheme.comment_id, CommentTheme.theme)
+                .join(Comment, Comment.id == CommentTheme.comment_id)
+                .where(Comment.wave_id == wave.id)):
+            tags.setdefault(comment_id, []).append(theme)
+        random.SystemRandom().shuffle(found)
+        out.append((wave, [(c, sorted(tags.get(c.id, []))) for c in found]))
+    return out
+
+
+def tag_comment(agency: Agency, user: StaffUser | None, comment_id: uuid.UUID,
+                themes: list[str]) -> bool:
+    """Give a comment of one of the agency's taggable pulses these themes (replacing its
+    others); audited. False, changing nothing, for a comment that is not one of them."""
+    taggable = {c.id for _, found in taggable_comments(agency) for c, _ in found}
+    if comment_id not in taggable:
+        return False
+    before = sorted(db.session.scalars(sa.select(CommentTheme.theme).where(
+        CommentTheme.comment_id == comment_id)))
+    db.session.execute(sa.delete(CommentTheme).where(CommentTheme.comment_id == comment_id))
+    db.session.add_all([CommentTheme(comment_id=comment_id, theme=t) for t in themes])
+    if before != sorted(themes):
+        audit(agency.id, user, "comment.themes", "a comment", changes=[before, sorted(themes)])
+    db.session.commit()
+    return True
+
+
+def theme_counts(agency: Agency) -> list[dict]:
+    """How many comments of each taggable pulse carry each theme: pulse date, theme, its
+    words, comments; most recent pulse first, commonest theme first."""
+    from .comments import theme_label
+    rows = []
+    for wave, found in taggable_comments(agency):
+        counts: dict[str, int] = {}
+        for _, themes in found:
+            for theme in themes:
+                counts[theme] = counts.get(theme, 0) + 1
+        for theme, n in sorted(counts.items(), key=lambda kv: (-kv[1], theme_label(kv[0]))):
+            rows.append({"opened": wave.opens_at, "theme": theme, "label": theme_label(theme),
+                         "comments": n, "of": len(found)})
+    return rows
+
+
 # --- The culture-change tracker -------------------------------------------------------------------
 
 def tracker_items(agency: Agency) -> dict[str, TrackerItem]:
@@ -330,15 +388,19 @@ def tracker_items(agency: Agency) -> dict[str, TrackerItem]:
 
 def update_tracker_item(item: TrackerItem, user: StaffUser | None, *, status: StepStatus,
                         done_on: dt.date | None, owner: str, notes: str,
-                        shared_note: str) -> None:
-    """Change a step; every change is audited with what it was before."""
+                        shared_note: str, theme: str | None = None) -> None:
+    """Change a step (and the officers' theme it answers); every change is audited with what
+    it was before."""
     before = {"status": item.status.value if item.status else None,
               "done_on": item.done_on.isoformat() if item.done_on else None,
-              "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note}
+              "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note,
+              "theme": item.theme}
     item.status, item.done_on = StepStatus(status), done_on
     item.owner, item.notes, item.shared_note = owner.strip(), notes.strip(), shared_note.strip()
+    item.theme = theme or None
     after = {"status": item.status.value, "done_on": done_on.isoformat() if done_on else None,
-             "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note}
+             "owner": item.owner, "notes": item.notes, "shared_note": item.shared_note,
+             "theme": item.theme}
     changed = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
     if changed:
         audit(item.agency_id, user, "tracker.update", item.code, changes=changed)

@@ -99,7 +99,8 @@ def security_headers(response):
 
 #: The staff navigation's destinations (endpoints with no arguments).
 STAFF_NAV = ("trainer.index", "trainer.compare", "leadership.index", "leadership.pulses",
-             "leadership.tracker", "leadership.figures", "admin.index", "auth.logout")
+             "leadership.tracker", "leadership.comments", "leadership.figures", "admin.index",
+             "auth.logout")
 _nav: dict[str, dict[str, str]] = {}
 
 

@@ -210,6 +210,7 @@ def staff_pages(browser, site, visit, device=DESKTOP):
             ("tracker", "/leadership/tracker"),
             ("tracker-step", "/leadership/tracker/kotter_6_quick_wins"),
             ("figures", "/leadership/figures"),
+            ("comments", "/leadership/comments"),
             ("cohort-edit", f"/trainer/cohorts/{site['cohort']}/edit"),
             ("admin-home", "/admin/"),
             ("admin-invite", "/admin/staff/new"),

@@ -124,6 +124,8 @@ def test_an_officer_answers_a_pulse_and_reads_the_results(browser, demo_site, wi
     while True:
         for fieldset in page.locator("fieldset:has(input[type=radio])").all():
             fieldset.locator("label").nth(2).click()  # the middle of each scale
+        if page.locator("#comment").count():
+            page.fill("#comment", f"On the {width}: call me at (312) 555-0177 about the van.")
         shot(page, f"roles-{width}-officer-questions-{len(checked)}")
         checked.append(("questions", 0))
         send = page.get_by_role("button", name="Send my answers")
@@ -141,7 +143,7 @@ STAFF = {
     "trainer": ["/trainer/", "/trainer/cohorts/{cohort}", "/trainer/cohorts/{cohort}/report",
                 "/trainer/compare"],
     "leader": ["/leadership/", "/leadership/tracker", "/leadership/figures",
-               "/leadership/pulses"],
+               "/leadership/pulses", "/leadership/comments"],
     "admin": ["/admin/", "/admin/staff/new", "/admin/settings", "/admin/surveys",
               "/admin/audit", "/admin/archive"],
 }
@@ -161,6 +163,39 @@ def test_each_staff_role_walks_its_main_pages(browser, demo_site, role, width):
               checked)
     assert [name for name, _ in checked] and sum(drawn for _, drawn in checked) >= {
         "trainer": 4, "leader": 3, "admin": 0}[role]  # the charts were there to be checked
+    ctx.close()
+
+
+def test_a_leader_tags_comments_and_links_a_step_that_officers_then_see(browser, demo_site):
+    """The demo's latest closed pulse has 13 comments: the leader tags the paperwork ones,
+    links the tracker's written-policy step to that theme, and the officers' page shows the
+    theme beside what was done, never the words."""
+    ctx = context(browser, **DESKTOP)
+    page = ctx.new_page()
+    sign_in(page, demo_site["base"], "leader@demo.example.org", demo_site["password"])
+    page.get_by_role("link", name="Comments", exact=True).click()
+    page.get_by_role("heading", name="Officers' comments").wait_for()
+    for text in ("The referral form is three pages. Booking is one. Cut the form.",
+                 "Make the paperwork a phone app."):
+        item = page.locator("li", has_text=text)
+        item.get_by_label("Time and paperwork").check()
+        item.get_by_role("button", name="Save themes").click()
+        page.get_by_text("Themes saved.").wait_for()
+    shot(page, "roles-desktop-leader-comments-tagged")
+    assert page.locator("#counts + * , #counts ~ *").get_by_text("2 of 13").count() >= 1
+    page.get_by_role("link", name="Tracker", exact=True).click()
+    page.locator("a[href$='/tracker/le_policy']").first.click()
+    page.select_option("#theme", "time")
+    page.fill("#shared_note", "The referral form is one page now.")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("updated.").first.wait_for()
+    results = ctx.new_page()
+    results.goto(demo_site["base"] + demo_site["results"])
+    told = results.locator("h2#told + p + ul")
+    assert "Time and paperwork: 2 of 13 comments" in told.inner_text()
+    assert "The referral form is one page now." in told.inner_text()
+    assert results.get_by_text("Cut the form").count() == 0
+    shot(results, "roles-desktop-officer-results-themes")
     ctx.close()
 
 

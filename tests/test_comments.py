@@ -223,3 +223,88 @@ def test_the_administrator_chooses_the_question_and_it_is_audited(app, pulse_sit
         assert "comment_prompt" in str(entry.detail)
     bad = client.post("/admin/settings", data={**data, "comment_prompt": "x" * 30})
     assert bad.status_code in (200, 400) and "Not a valid choice" in bad.text
+
+
+def tagged_site(app, pulse_site):
+    """A closed pulse with 10 comments, and a signed-in leader."""
+    code = start_pulse(app, pulse_site["agency_id"])
+    for n in range(10):
+        send(app, code, "Too much paperwork." if n < 6 else f"Beds at night, please ({n}).")
+    close_all(app, pulse_site["agency_id"])
+    client = app.test_client()
+    page = client.get("/auth/login")
+    client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
+                                     "email": pulse_site["leader"],
+                                     "password": "correct horse battery"})
+    return client
+
+
+def tag(client, comment_id, *themes, own=""):
+    page = client.get("/leadership/comments").text
+    return client.post("/leadership/comments", data={
+        "csrf_token": csrf_token(page), "comment": comment_id, "theme": list(themes),
+        "own": own})
+
+
+def test_a_leader_tags_comments_and_links_a_step_for_the_officers_page(app, pulse_site):
+    client = tagged_site(app, pulse_site)
+    page = client.get("/leadership/comments").text
+    ids = re.findall(r'name="comment" value="([0-9a-f-]{36})"', page)
+    assert len(ids) == 10 and "Too much paperwork." in page
+    with app.app_context():
+        texts = {str(c.id): c.text for c in db.session.scalars(sa.select(Comment))}
+    paperwork = [i for i in ids if texts[i] == "Too much paperwork."]
+    for comment_id in paperwork:
+        assert tag(client, comment_id, "time").status_code == 302
+    night = next(i for i in ids if i not in paperwork)
+    assert tag(client, night, "treatment", own="Night shift").status_code == 302
+    page = client.get("/leadership/comments").text
+    assert "Time and paperwork" in page and 'value="Night shift"' in page
+    counts = page.split('id="counts"')[1]
+    assert re.search(r"Time and paperwork</th><td class=\"num\">6 of 10", counts)
+
+    # The step that answers it: linked to the theme, with what officers are told.
+    item = client.get("/leadership/tracker/le_policy").text
+    reply = client.post("/leadership/tracker/le_policy", data={
+        "csrf_token": csrf_token(item), "status": "done", "done_on": "2026-11-20",
+        "owner": "", "notes": "", "shared_note": "The referral form is one page now.",
+        "theme": "time"})
+    assert reply.status_code == 302
+    dashboard_page = client.get("/leadership/").text
+    assert re.search(r"Time and paperwork</th><td class=\"num\">6 of 10", dashboard_page)
+    results = app.test_client().get(f"/results/{pulse_site['token']}").text
+    assert "What you told us" in results and "Time and paperwork</strong>: 6 of 10" in results
+    assert "The referral form is one page now." in results
+    assert "Too much paperwork" not in results and "Beds at night" not in results
+
+
+def test_tagging_refuses_forged_themes_foreign_comments_and_bad_ids(app, pulse_site):
+    client = tagged_site(app, pulse_site)
+    page = client.get("/leadership/comments").text
+    comment_id = re.findall(r'name="comment" value="([0-9a-f-]{36})"', page)[0]
+    assert tag(client, comment_id, "bribery").status_code == 400
+    assert tag(client, comment_id, own="x" * 41).status_code == 400
+    assert tag(client, "not-a-uuid", "time").status_code == 400
+    assert tag(client, "00000000-0000-4000-8000-000000000000", "time").status_code == 404
+    with app.app_context():
+        from survey.models import CommentTheme
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CommentTheme)) == 0
+
+
+def test_below_the_minimum_there_is_nothing_to_tag_and_no_theme_anywhere(app, pulse_site):
+    code = start_pulse(app, pulse_site["agency_id"])
+    for n in range(9):
+        send(app, code, "Too much paperwork.")
+    close_all(app, pulse_site["agency_id"])
+    client = app.test_client()
+    page = client.get("/auth/login")
+    client.post("/auth/login", data={"csrf_token": csrf_token(page.text),
+                                     "email": pulse_site["leader"],
+                                     "password": "correct horse battery"})
+    page = client.get("/leadership/comments").text
+    assert "paperwork" not in page and 'name="comment"' not in page
+    with app.app_context():
+        comment_id = db.session.scalars(sa.select(Comment.id)).first()
+    assert tag(client, str(comment_id), "time").status_code == 404
+    results = app.test_client().get(f"/results/{pulse_site['token']}").text
+    assert "What you told us" not in results

@@ -176,7 +176,7 @@ def test_a_checklist_change_is_stored_audited_and_drawn(app, leader, agency_setu
         "csrf_token": csrf_token(form.text), "status": "done", "done_on": "2026-03-02",
         "owner": "Chief Martins", "notes": "Evaluations updated",
         "shared_note": "You said referrals did not count: now they do."})
-    assert reply.status_code == 302
+    assert reply.status_code == 302, re.findall(r"field-error[^>]*>([^<]+)", reply.text)
     with app.app_context():
         item = db.session.scalars(sa.select(TrackerItem).where(
             TrackerItem.code == "le_referral_metric")).one()
