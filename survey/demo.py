@@ -21,8 +21,8 @@ from . import accounts, linkage, publishing, services
 from .bank import current_bank, linkage_elements
 from .comments import clean_comment
 from .extensions import db
-from .models import (Agency, Answer, Comment, Item, Response, Role, StaffUser, StepStatus,
-                     Unit, Wave, WaveKind)
+from .models import (Agency, Answer, Comment, CommentTheme, Item, Response, Role, StaffUser,
+                     StepStatus, Unit, Wave, WaveKind)
 
 AGENCY = "Riverside Police Department (demo)"
 PASSWORD = "demo-password"
@@ -159,21 +159,25 @@ def _months_ago(today: dt.date, months: int) -> dt.date:
 
 
 #: What officers wrote to the latest closed pulse's open question (masked on the way in: the
-#: sergeant's name and the phone number never reach the database).
+#: sergeant's name and the phone number never reach the database), with the themes a leader
+#: gave each.
 DEMO_COMMENTS = [
-    "If the clinic van met us at the scene, a referral would be faster than booking.",
-    "The referral form is three pages. Booking is one. Cut the form.",
-    "Let us drop people at the crisis center without waiting for intake.",
-    "A direct line to intake that answers at night, like (312) 555-0142 but staffed.",
-    "Sgt. Okafor's roll-call talk helped. More of that, less email.",
-    "Tell us what happened after the referral. We never hear back.",
-    "Count referrals in evaluations the same as arrests.",
-    "Most of my shift is nights: the program is closed when I need it.",
-    "A card in every car with who to call and what they take.",
-    "Faster intake. Twenty minutes is still too long on a busy night.",
-    "Let the navigator ride along one shift a month.",
-    "Make the paperwork a phone app.",
-    "Honestly it is quicker already than it was last year.",
+    ("If the clinic van met us at the scene, a referral would be faster than booking.",
+     ("time", "treatment")),
+    ("The referral form is three pages. Booking is one. Cut the form.", ("time",)),
+    ("Let us drop people at the crisis center without waiting for intake.",
+     ("time", "treatment")),
+    ("A direct line to intake that answers at night, like (312) 555-0142 but staffed.",
+     ("treatment",)),
+    ("Sgt. Okafor's roll-call talk helped. More of that, less email.", ("training",)),
+    ("Tell us what happened after the referral. We never hear back.", ("after",)),
+    ("Count referrals in evaluations the same as arrests.", ("recognition",)),
+    ("Most of my shift is nights: the program is closed when I need it.", ("treatment",)),
+    ("A card in every car with who to call and what they take.", ("treatment", "training")),
+    ("Faster intake. Twenty minutes is still too long on a busy night.", ("time",)),
+    ("Let the navigator ride along one shift a month.", ("training",)),
+    ("Make the paperwork a phone app.", ("time",)),
+    ("Honestly it is quicker already than it was last year.", ()),
 ]
 
 
@@ -195,7 +199,7 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=
     item_ids = {i.code: i.id for i in db.session.scalars(sa.select(Item).where(
         Item.code.in_([i.code for i in pulse_items])))}
     unit_list = [units[name] for name in UNITS] + [None]
-    responses, answers, comments = [], [], []
+    responses, answers, comments, themes = [], [], [], []
     agency.comment_prompt = "quicker"
     for quarter in range(PULSES):
         opens_on = _months_ago(today, 36 - 3 * quarter)
@@ -224,12 +228,16 @@ def _culture(rng, agency: Agency, leader, units: dict, today: dt.date, progress=
                 answers.append({"response_id": key, "item_id": item_ids[item.code],
                                 "value": value})
         if quarter == PULSES - 1:  # the latest closed pulse's open question
-            comments += [{"id": uuid.uuid4(), "wave_id": wave.id,
-                          "text": clean_comment(text)} for text in DEMO_COMMENTS]
+            for i in rng.permutation(len(DEMO_COMMENTS)):  # no order of writing kept
+                text, said = DEMO_COMMENTS[i]
+                comments.append({"id": uuid.uuid4(), "wave_id": wave.id,
+                                 "text": clean_comment(text)})
+                themes += [{"comment_id": comments[-1]["id"], "theme": t} for t in said]
         progress(1)
     db.session.execute(sa.insert(Response), responses)
     db.session.execute(sa.insert(Answer), answers)
     db.session.execute(sa.insert(Comment), comments)
+    db.session.execute(sa.insert(CommentTheme), themes)
     services.start_pulse(agency, leader, opens_on=today, days_open=14)  # open now, to try
 
     figures = []

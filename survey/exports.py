@@ -115,6 +115,17 @@ def to_sav(table: pd.DataFrame, *, column_labels: dict, value_labels: dict,
         os.remove(path)
 
 
+#: The paper sizes a brief is printed on (CSS page sizes).
+PAPERS = {"letter": "Letter", "a4": "A4"}
+
+
+def to_pdf(html: str) -> bytes:
+    """A PDF of a self-contained HTML document (its styles inline, its charts as inline SVG),
+    laid out by WeasyPrint; the paper size comes from the document's ``@page`` rule."""
+    from weasyprint import HTML
+    return HTML(string=html).write_pdf()
+
+
 def download(body, filename: str, mimetype: str) -> Response:
     """A file to save, never cached."""
     return Response(body, mimetype=mimetype, headers={

@@ -39,6 +39,26 @@ def index():
     return web.render_published("leadership/index.html", **context)
 
 
+@bp.route("/brief")
+@role_required(*LEADERS)
+def brief():
+    """The latest published pulse on one page, to hand out: published with the dashboard."""
+    agency = current_user.agency
+    context = publishing.page_context(publishing.agency_subject(agency.id), agency, [],
+                                      show_error=current_user.role is Role.ADMIN,
+                                      whole_agency=True, name="brief.html")
+    return web.render_published("leadership/brief.html", **context)
+
+
+@bp.route("/brief-<any(letter, a4):paper>.pdf")
+@role_required(*LEADERS)
+def brief_pdf(paper):
+    """The pulse brief as a PDF on Letter or A4, as published."""
+    return publishing.download(publishing.agency_subject(current_user.agency_id),
+                               current_user.agency, f"brief-{paper}.pdf",
+                               f"pulse-brief-{paper}.pdf")
+
+
 @bp.route("/dashboard.<any(csv, json):fmt>")
 @role_required(*LEADERS)
 def export(fmt):

@@ -26,13 +26,16 @@ import json
 import zlib
 from dataclasses import dataclass
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 from flask import current_app
+from markupsafe import Markup
 
 from . import charts as page_charts
 from . import comments, exports, jobs, reports
+from .bank import curriculum_topics
 from .extensions import db
 from .models import (Agency, Cohort, Comment, PublicationStatus, PublishedPart, PublishedResult,
                      Wave, WaveKind, utcnow)
@@ -165,8 +168,9 @@ def store(agency_id: int, subject: str, k: int, basis: dict, parts: list[Part], 
     version itself when it holds exactly these parts (a run that changes nothing publishes
     nothing new)."""
     digest = hashlib.sha256()
-    # Excel and SPSS files stamp the time they were written; they hold what responses.csv holds.
-    for p in sorted((p for p in parts if not p.name.endswith((".xlsx", ".sav"))),
+    # Excel, SPSS and PDF files stamp the time they were written; they hold what responses.csv
+    # and the brief's page part hold.
+    for p in sorted((p for p in parts if not p.name.endswith((".xlsx", ".sav", ".pdf"))),
                     key=lambda p: p.name):
         body = p.body.encode() if isinstance(p.body, str) else p.body
         digest.update(f"{p.name}\0{p.media_type}\0{len(body)}\0".encode() + body)
@@ -300,6 +304,23 @@ def _render(template: str, **context) -> str:
         return current_app.jinja_env.get_template(template).render(**context)
 
 
+def _brief_parts(template: str, title: str, tz: str, **context) -> list[Part]:
+    """A one-page brief: its page part, and the same body as a PDF on Letter and on A4, laid
+    out with the brief's own stylesheet (the one its page links)."""
+    body = _render(template, **context)
+    with current_app.open_resource("static/css/brief.css") as fh:
+        style = fh.read().decode()
+    made = utcnow().astimezone(ZoneInfo(tz)).strftime("%-d %B %Y")
+    # The stylesheet is kept with them: the PDFs leave the digest (they stamp their time), the
+    # sheet they were laid out with does not, so a new layout publishes new PDFs.
+    parts = [Part("brief.html", "text/html", body), Part("brief.css", "text/css", style)]
+    for paper, size in exports.PAPERS.items():
+        document = _render("brief_print.html", body=Markup(body), title=title, paper=size,
+                           style=Markup(style), made=made)
+        parts.append(Part(f"brief-{paper}.pdf", "application/pdf", exports.to_pdf(document)))
+    return parts
+
+
 def _table_parts(stem: str, tables: dict[str, pd.DataFrame], **meta) -> list[Part]:
     parts = [Part(f"{stem}.json", "application/json", exports.to_json(tables, **meta))]
     parts += [Part(f"{stem}-{name}.csv", "text/csv", exports.to_csv(table))
@@ -338,6 +359,15 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
         "trainer/_report_body.html", report=result, figures=figures,
         headline_rule=reports.HEADLINE_RULE,
         reliability_min_n=reports.RELIABILITY_MIN_N))]
+    topics = curriculum_topics()
+    parts += _brief_parts("trainer/_brief_body.html", f"{cohort.name}: training brief",
+                          cohort.agency.timezone, cohort=cohort, report=result,
+                          topics=[topics[t].label for t in cohort.topic_codes if t in topics],
+                          figure=figures.get("means"), lines=reports.brief_lines(result),
+                          lower=[row.construct_name for row in result.reliable.itertuples()
+                                 if getattr(row, "favourable", "higher") == "lower"],
+                          withheld=reports.withheld_summary(result.tables),
+                          headline_rule=reports.HEADLINE_RULE)
     parts += _table_parts("report", result.tables, cohort=cohort.name, held_on=cohort.held_on,
                           minimum_group_size=result.k, sentences=result.sentences,
                           effect_size_in_sentences=reports.HEADLINE_EFFECT,
@@ -463,6 +493,13 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
              Part("results.html", "text/html", _render("respond/_results_body.html",
                                                       result=officers,
                                                       themes=themes_told(said, items)))]
+    parts += _brief_parts("leadership/_brief_body.html", f"{agency.name}: pulse brief",
+                          agency.timezone, agency=agency, board=board,
+                          lines=reports.pulse_brief_lines(board),
+                          figure=figures.get("outcomes"),
+                          outcome_name=next((row["name"] for row in board.outcomes_of(
+                              page_charts.OUTCOME_SCALE)), ""),
+                          themes=(said or {}).get("themes", [])[:3])
     parts += _table_parts("dashboard", board.tables, agency=agency.name,
                           minimum_group_size=board.k)
     return parts, board
@@ -657,18 +694,20 @@ def open_counts(waves: list[Wave], now: dt.datetime | None = None) -> list[dict]
 # --- What a page needs to show a published result -------------------------------------------
 
 def page_context(subject: str, agency: Agency, waves: list[Wave], *,
-                 show_error: bool = False, whole_agency: bool = False) -> dict:
+                 show_error: bool = False, whole_agency: bool = False,
+                 name: str = "page.html") -> dict:
     """The latest published result of `subject` with its page part (as stored bytes, for
     `web.render_published`), the waves still open (their counts only) and the last failed run,
     if the newest run failed. Asks first for any wave that is due, so a page never waits for a
     scheduler to publish: its own `waves` (those not sealed are all it needs), or every wave
-    of the agency for a page built on all of them (`whole_agency`)."""
+    of the agency for a page built on all of them (`whole_agency`). `name` is the page part
+    (the full page, or the one-page brief)."""
     publish_due(agency.id, None if whole_agency else waves)
-    shown = published_part(subject, agency.min_group_size)
+    shown = published_part(subject, agency.min_group_size, name)
     if shown.result is None and shown.failure is None and subject == agency_subject(agency.id):
         # The dashboard also shows the tracker and program figures: it exists from the start.
         jobs.enqueue("publish_agency", agency.id)
-        shown = published_part(subject, agency.min_group_size)
+        shown = published_part(subject, agency.min_group_size, name)
     result, body, _, failure = shown
     return {"result": result, "body": body,
             "tables": (result.basis.get("tables", []) if result else []),

@@ -195,6 +195,28 @@ def report(cohort_id):
     return web.render_published("trainer/report.html", cohort=cohort, **context)
 
 
+@bp.route("/cohorts/<int:cohort_id>/brief")
+@role_required(*STAFF)
+@reads_class
+def brief(cohort_id):
+    """The class on one page, to hand out: published with its report."""
+    cohort = get_cohort(cohort_id)
+    context = publishing.page_context(publishing.cohort_subject(cohort.id), cohort.agency,
+                                      cohort.waves, show_error=current_user.role is Role.ADMIN,
+                                      name="brief.html")
+    return web.render_published("trainer/brief.html", cohort=cohort, **context)
+
+
+@bp.route("/cohorts/<int:cohort_id>/brief-<any(letter, a4):paper>.pdf")
+@role_required(*STAFF)
+@reads_class
+def brief_pdf(cohort_id, paper):
+    """The class brief as a PDF on Letter or A4, as published."""
+    cohort = get_cohort(cohort_id)
+    return publishing.download(publishing.cohort_subject(cohort.id), cohort.agency,
+                               f"brief-{paper}.pdf", f"cohort-{cohort.id}-brief-{paper}.pdf")
+
+
 @bp.route("/cohorts/<int:cohort_id>/report.<any(csv, json):fmt>")
 @role_required(*STAFF)
 @reads_class

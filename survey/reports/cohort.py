@@ -543,3 +543,55 @@ def _sentences(report: CohortReport) -> list[str]:
             out.append(f"Agreement with “{item.text_pre.rstrip('.')}” {way} from "
                        f"{item.agree_share_pre:.0%} to {item.agree_share_post:.0%}.")
     return out
+
+
+#: The class brief names at most this many changes one by one, clearest first.
+BRIEF_CHANGES = 3
+
+
+def brief_lines(report: CohortReport) -> list[str]:
+    """The class brief's headline changes in words (at most four lines), from shown figures only.
+
+    A change is named when it is clear by the rule of "In brief" (:data:`HEADLINE_RULE`): the
+    :data:`BRIEF_CHANGES` with the largest Hedges' g_av one by one, each called an improvement
+    or a worsening by its scale's favourable direction; every other shown scale in one line
+    ("no clear change"). Without a change to report, the report's first sentence."""
+    change = report.change
+    shown = change.loc[~change["withheld"]] if len(change) else change
+    if shown.empty:
+        return report.sentences[:1]
+    better = (report.reliable.set_index("construct")["favourable"]
+              if len(report.reliable) and "favourable" in report.reliable else pd.Series())
+    clear = shown.loc[(shown["p_holm"] < HEADLINE_ALPHA)
+                      & ((shown["ci_low"] > 0) | (shown["ci_high"] < 0))]
+    clear = clear.reindex(clear["g_av"].abs().sort_values(ascending=False).index)
+    lines = []
+    for row in clear.head(BRIEF_CHANGES).itertuples():
+        way = "fell" if row.mean_diff < 0 else "rose"
+        good = (row.mean_diff < 0) == (better.get(row.construct, "higher") == "lower")
+        lines.append(f"{row.construct_name} {way} by {abs(row.mean_diff):.2f} points on the 1–5 "
+                     f"scale, {'an improvement' if good else 'a worsening'} ({row.effect} effect; "
+                     f"{int(row.n)} officers linked before and after).")
+    named = set(clear.head(BRIEF_CHANGES)["construct"])
+    more = [row.construct_name for row in clear.itertuples() if row.construct not in named]
+    if more:
+        lines.append(f"Also a clear change: {_series(more)} (see the report).")
+    unclear = [row.construct_name for row in shown.itertuples()
+               if row.construct not in set(clear["construct"])]
+    if unclear:
+        lines.append(f"No clear change in {_series([n[0].lower() + n[1:] for n in unclear])}.")
+    return lines[:BRIEF_CHANGES + 1]
+
+
+def _series(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def withheld_summary(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """One line per reason for every figure a set of tables withholds ("7 figures withheld:
+    fewer than 5 officers"), most common first; none when nothing is withheld."""
+    reasons = pd.concat([t.loc[t["withheld"].astype(bool), "withheld_reason"].fillna("")
+                         for t in tables.values() if len(t) and "withheld" in t]
+                        or [pd.Series(dtype=object)])
+    return [f"{n} figure{'' if n == 1 else 's'} withheld: {reason or 'withheld'}"
+            for reason, n in reasons.value_counts().items()]

@@ -228,3 +228,34 @@ def officer_results(board: Dashboard, items: dict[str, TrackerItem]) -> Results:
     if board.glance.empty:
         return Results(board.k, None, board.glance, actions)
     return Results(board.k, board.glance["date"].max(), board.glance, actions)
+
+
+#: The leadership brief names at most this many movements.
+BRIEF_MOVES = 3
+
+
+def pulse_brief_lines(board: Dashboard) -> list[str]:
+    """What moved at the latest published pulse, in words, for the leadership brief: first the
+    scales whose latest figure is a control-chart signal (with its rule), then the largest
+    changes since the pulse before that round to a direction, each called better or worse by
+    its scale's favourable direction; at most :data:`BRIEF_MOVES` lines."""
+    glance = board.glance
+    if glance.empty:
+        return []
+    lines = []
+    signals = glance.loc[glance["beyond"] | glance["run"]]
+    for row in signals.itertuples():
+        kind = "beyond the usual range" if row.beyond else "a sustained shift"
+        lines.append(f"{row.construct_name} ({row.mean:.2f}): {kind}, {row.direction} than "
+                     f"usual (rule: {row.rule}).")
+    moved = glance.loc[~glance.index.isin(signals.index) & (glance["change_direction"] != "")
+                       & glance["change"].notna()]
+    for row in moved.reindex(moved["change"].abs().sort_values(ascending=False).index)\
+            .itertuples():
+        way = "rose" if row.change > 0 else "fell"
+        lines.append(f"{row.construct_name} {way} by {abs(row.change):.2f} since the pulse "
+                     f"before ({row.change_direction}), now {row.mean:.2f}.")
+    if not lines:
+        lines.append("No scale moved since the pulse before, and every one is within its "
+                     "usual range.")
+    return lines[:BRIEF_MOVES]
