@@ -6,8 +6,8 @@ import pandas as pd
 
 from ._utils import ITEM_COLUMNS, check_columns
 
-__all__ = ["reverse_key", "scale_scores", "item_distribution", "common_items",
-           "RESPONSE_COLUMNS"]
+__all__ = ["reverse_key", "scale_scores", "item_distribution", "favourable_shares",
+           "common_items", "RESPONSE_COLUMNS"]
 
 #: Columns that describe a response rather than an answer; carried into scale scores.
 RESPONSE_COLUMNS = ("response_id", "wave", "wave_kind", "followup_days", "cohort", "linkage_key")
@@ -157,6 +157,64 @@ def item_distribution(data: pd.DataFrame, items: pd.DataFrame, *, by: str = "wav
     out["n_item"] = out.groupby([by, "item"])["n"].transform("sum")
     out["share"] = out["n"] / out["n_item"].where(out["n_item"] > 0)
     return out
+
+
+def favourable_shares(data: pd.DataFrame, items: pd.DataFrame, favourable: pd.Series, *,
+                      by: str = "wave") -> pd.DataFrame:
+    """The share of a scale's answers on its favourable side, at its midpoint and on the other
+    side ("% favourable / neutral / unfavourable"), per `by` group and construct.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long answers; raw values (as officers answered), not keyed.
+    items : DataFrame
+        Item metadata.
+    favourable : Series
+        Per construct (the index), the direction the program hopes it moves: ``"higher"`` or
+        ``"lower"``; a construct not in it counts as ``"higher"``.
+    by : str
+        Column to group by besides the construct (default ``"wave"``).
+
+    Returns
+    -------
+    DataFrame
+        One row per `by` value and construct: `by`, ``construct``, ``n`` (respondents with at
+        least one answer to the construct), ``n_answers``, ``favourable``, ``neutral``,
+        ``unfavourable`` (shares of ``n_answers``, summing to 1).
+
+    Notes
+    -----
+    Each answer is keyed first (see :func:`reverse_key`), so that a higher value always means
+    more of the construct. On a scale from :math:`a` to :math:`b` with midpoint
+    :math:`m = (a + b) / 2`, for a construct whose favourable direction is higher,
+
+    .. math:: \\text{favourable} = \\frac{\\#\\{x > m\\}}{N}, \\quad
+              \\text{neutral} = \\frac{\\#\\{x = m\\}}{N}, \\quad
+              \\text{unfavourable} = \\frac{\\#\\{x < m\\}}{N}
+
+    over the construct's :math:`N` answers (on 1-5: agree or strongly agree is favourable); for
+    a construct whose favourable direction is lower the two sides swap. This is the convention
+    of employee-survey reports (Culture Amp's "percent favourable", Qualtrics EX and Viva
+    Glint alike), which count answers rather than officers: an officer who answered more of
+    the scale's statements weighs more.
+
+    Missing data: unanswered statements ("Prefer not to answer") are not counted.
+    """
+    check_columns(data, (by,))
+    keyed = reverse_key(data, items).dropna(subset=["value"])
+    meta = items.set_index("item")
+    keyed["mid"] = keyed["item"].map((meta["scale_min"] + meta["scale_max"]) / 2)
+    lower = keyed["construct"].map(favourable).fillna("higher").eq("lower")
+    above, below = keyed["value"] > keyed["mid"], keyed["value"] < keyed["mid"]
+    keyed["favourable"] = np.where(lower, below, above)
+    keyed["unfavourable"] = np.where(lower, above, below)
+    keyed["neutral"] = keyed["value"] == keyed["mid"]
+    grouped = keyed.groupby([by, "construct"], sort=True)
+    out = grouped[["favourable", "neutral", "unfavourable"]].mean()
+    out.insert(0, "n_answers", grouped.size())
+    out.insert(0, "n", grouped["response_id"].nunique())
+    return out.reset_index()
 
 
 def common_items(offered: pd.DataFrame, *, by: str = "wave") -> pd.DataFrame:

@@ -184,10 +184,12 @@ def compare_frames(cohorts: list[Cohort]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def pulse_waves(agency_id: int, *, sealed_only: bool = False, open_too: bool = False
                 ) -> pd.DataFrame:
     """An agency's pulses, oldest first (one query): ``wave``, ``instrument_id``, ``date``
-    (opening date, agency time), ``headcount``, ``join_code``, ``opens_at``, ``closes_at``."""
+    (opening date, agency time), ``headcount``, ``join_code``, ``opens_at``, ``closes_at``,
+    ``sealed`` (published: its answers rewritten and final)."""
     statement = (
         sa.select(Wave.id, Wave.instrument_id, Wave.opens_at, Wave.closes_at, Wave.headcount,
-                  Wave.join_code, Agency.timezone, Agency.headcount.label("agency_headcount"))
+                  Wave.join_code, Wave.sealed_at, Agency.timezone,
+                  Agency.headcount.label("agency_headcount"))
         .join(Agency, Agency.id == Wave.agency_id)
         .where(Wave.agency_id == agency_id, Wave.kind == WaveKind.PULSE)
         .order_by(Wave.opens_at, Wave.id))
@@ -200,9 +202,10 @@ def pulse_waves(agency_id: int, *, sealed_only: bool = False, open_too: bool = F
         "wave": w.id, "instrument_id": w.instrument_id,
         "date": pd.Timestamp((w.opens_at or utcnow()).astimezone(ZoneInfo(w.timezone)).date()),
         "headcount": w.headcount or w.agency_headcount, "join_code": w.join_code,
-        "opens_at": w.opens_at, "closes_at": w.closes_at} for w in waves],
+        "opens_at": w.opens_at, "closes_at": w.closes_at, "sealed": w.sealed_at is not None}
+        for w in waves],
         columns=["wave", "instrument_id", "date", "headcount", "join_code", "opens_at",
-                 "closes_at"])
+                 "closes_at", "sealed"])
 
 
 def pulse_list(agency_id: int, *, sealed_only: bool = False, open_too: bool = False

@@ -20,7 +20,7 @@ from . import joincode
 from .extensions import db, login_manager
 from .logs import is_respondent_path
 from .models import StaffUser
-from .reports.common import fixed
+from .reports.common import SHARES, fixed
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -146,6 +146,15 @@ def p_value(value) -> str:
     return "< .001" if value < 0.001 else f"{value:.3f}".lstrip("0")
 
 
+def shares(row) -> str:
+    """A row's favourable / neutral / unfavourable shares of answers, as percentages, or a dash
+    where they are not shown."""
+    values = [getattr(row, name, None) for name in SHARES]
+    if any(v is None or v != v for v in values):
+        return "–"
+    return " / ".join(f"{v:.0%}" for v in values)
+
+
 def shown_rows(table):
     """The rows of a published table that show figures (for a page's loop); the withheld ones
     are summed up in one line by :func:`withheld_counts`."""
@@ -254,5 +263,6 @@ def init_app(app: Flask) -> None:
     from .instruments import answer_time
     app.add_template_filter(answer_time, "answer_time")
     for name, function in (("number", number), ("percent", percent), ("p_value", p_value),
-                           ("shown_rows", shown_rows), ("withheld_counts", withheld_counts)):
+                           ("shown_rows", shown_rows), ("withheld_counts", withheld_counts),
+                           ("shares", shares)):
         app.add_template_filter(function, name)

@@ -405,3 +405,26 @@ def test_attitudes_beside_outcomes_on_the_demo_match_scipy(app, client, auth):
     referrals = re.search(r"<th scope=\"row\">Referrals</th>(.*?)</tr>", page, re.S).group(1)
     first = next(r for r in published if r["measure"] == "referrals" and r["lag"] == 0)
     assert f"{first['r']:+.2f}" in referrals.replace("−", "-")
+
+
+def test_favourable_shares_of_the_latest_pulse_follow_each_scale_s_direction(
+        app, leader, agency_setup):
+    """Six officers answer 4 throughout (keyed), four answer 2: on a scale where higher is
+    better 60% of answers are favourable, where lower is better (cynicism) 40%; the dashboard,
+    its JSON and the officers' page say so."""
+    code = schedule_pulse(app, agency_setup["agency_id"], 10)
+    for level in [4] * 6 + [2] * 4:
+        answer_pulse(app, code, level)
+    close_all(app, agency_setup["agency_id"])
+    glance = {r["construct"]: r for r in json.loads(
+        leader.get("/leadership/dashboard.json").data)["tables"]["at_a_glance"]}
+    assert (glance["intention"]["favourable_share"], glance["intention"]["neutral_share"],
+            glance["intention"]["unfavourable_share"]) == pytest.approx((0.6, 0, 0.4))
+    assert glance["cynicism"]["favourable_share"] == pytest.approx(0.4)
+    for page in (leader.get("/leadership/").text,
+                 app.test_client().get(f"/results/{agency_setup['token']}").text):
+        rows = {m.group(1): m.group(0) for m in re.finditer(
+            r"<tr><th scope=\"row\">([^<]+?) <span.*?</tr>", page, re.S)}
+        cynicism = next(v for k, v in rows.items() if k.startswith("Cynicism"))
+        intention = next(v for k, v in rows.items() if k.startswith("Intention"))
+        assert "40% / 0% / 60%" in cynicism and "60% / 0% / 40%" in intention

@@ -358,3 +358,30 @@ def test_in_brief_names_a_change_only_where_the_holm_column_supports_it():
     assert "Holm-adjusted p = .079" in barriers
     assert any(s.startswith("Stigma beliefs fell by 0.80") for s in sentences)
     assert "Holm-adjusted p" in HEADLINE_RULE
+
+
+def test_favourable_shares_beside_each_mean_count_answers_by_the_scale_s_direction(
+        app, trainer, setup):
+    """Stigma (lower is better) keyed 4,5,3,4,4,5,3,4 before and 3,3,3,2,4,4,2,3 after; every
+    other scale 3: the shares of answers below, at and above the midpoint, counted by hand."""
+    run_cohort(app, setup, PRE, POST)
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    means = {(r["construct"], r["wave_label"]): r for r in doc["tables"]["scale_means"]}
+    expected = {("stigma", "Before training"): (0, 2 / 8, 6 / 8),
+                ("stigma", "After training"): (2 / 8, 4 / 8, 2 / 8),
+                ("intention", "After training"): (0, 1, 0)}
+    for key, shares in expected.items():
+        row = means[key]
+        assert (row["favourable_share"], row["neutral_share"], row["unfavourable_share"]) \
+            == pytest.approx(shares, abs=1e-12)
+    page = trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+    assert '<td class="num">0% / 25% / 75%</td>' in page
+    assert '<td class="num">25% / 50% / 25%</td>' in page
+
+
+def test_a_withheld_mean_withholds_its_shares(app, trainer, setup):
+    run_cohort(app, setup, PRE[:3], POST[:3])
+    doc = json.loads(trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report.json").data)
+    for row in doc["tables"]["scale_means"]:
+        assert row["withheld"] and row["favourable_share"] is None, row
+    assert "33% /" not in trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text

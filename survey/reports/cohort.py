@@ -27,7 +27,7 @@ from ..instruments import instrument_label
 from ..models import Cohort, WaveKind
 from ..queries import CohortData, cohort_frames
 from .common import (fixed, flags, magnitude, reliability_choice, reliable_table,
-                     withhold)
+                     with_favourable_shares, withhold)
 
 
 WAVE_ORDER = {WaveKind.PRE: 0, WaveKind.POST: 1, WaveKind.FOLLOWUP: 2}
@@ -199,6 +199,7 @@ def cohort_report(cohort: Cohort, shown_before: frozenset = frozenset(),
         "trajectory": honest.get("trajectory", pd.DataFrame())})
     means, agree, change, followup = (guarded[t] for t in ("means", "agree", "change",
                                                            "followup"))
+    means = with_favourable_shares(means, answers, items)
     honest.update({t: guarded[t] for t in ("combined", "typical", "trajectory") if t in honest})
     dist = dist.merge(agree[["wave", "item", "withheld"]], on=["wave", "item"])
     report = CohortReport(cohort, k, waves, means, change, followup, alpha, agree, **honest,

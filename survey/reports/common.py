@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.reliability import MIN_ALPHA_N, choose_reliability
 from analysis.reliable_change import reliable_change
-from analysis.scoring import common_items
+from analysis.scoring import common_items, favourable_shares
 from analysis.suppression import suppress
 
 from ..bank import current_bank
@@ -124,3 +124,28 @@ def like_with_like(answers: pd.DataFrame, items: pd.DataFrame, wave_ids: list[in
              f"{between}, so it is compared on the {len(row.items)} of {row.n_items_all} "
              "statements they share." for row in changed.itertuples()]
     return answers.loc[answers["item"].isin(keep)], items.loc[items["item"].isin(keep)], notes
+
+
+#: The three shares of a scale's answers beside its mean (see :func:`with_favourable_shares`).
+SHARES = ["favourable_share", "neutral_share", "unfavourable_share"]
+
+
+def with_favourable_shares(table: pd.DataFrame, answers: pd.DataFrame, items: pd.DataFrame, *,
+                           allowed=None) -> pd.DataFrame:
+    """`table` (rows of ``wave`` and ``construct``) with the share of each scale's answers on
+    its favourable side, at its midpoint and on the other side
+    (:func:`analysis.scoring.favourable_shares`), blank wherever the row's figures are withheld
+    or its wave is not in `allowed` (an open pulse's snapshot): the shares show exactly where
+    the mean does, so they tell nothing of a group the mean does not."""
+    favourable = (items.drop_duplicates("construct").set_index("construct")["favourable"]
+                  if "favourable" in items else pd.Series(dtype=object))
+    shares = favourable_shares(answers, items, favourable).rename(columns={
+        "favourable": "favourable_share", "neutral": "neutral_share",
+        "unfavourable": "unfavourable_share"})
+    out = table.drop(columns=[c for c in SHARES if c in table]).merge(
+        shares[["wave", "construct", *SHARES]], on=["wave", "construct"], how="left")
+    hide = out["withheld"].astype(bool) if "withheld" in out else pd.Series(False, out.index)
+    if allowed is not None:
+        hide |= ~out["wave"].isin(list(allowed))
+    out.loc[hide, SHARES] = np.nan
+    return out

@@ -15,7 +15,7 @@ from analysis.trends import control_limits, pulse_summary, trend_slope
 from ..bank import current_bank, tracker_steps
 from ..models import Agency, StepStatus, TrackerItem
 from ..queries import program_figures, pulse_frames, pulse_list
-from .common import like_with_like
+from .common import like_with_like, with_favourable_shares
 
 NOT_GIVEN = "Not given"
 
@@ -163,7 +163,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
             if len(slopes) else pd.Series(dtype=float)
         glance.append({
             "construct": construct, "construct_name": names.loc[construct, "construct_name"],
-            "date": last["date"], "mean": last["mean"], "n": last["n"],
+            "wave": last["wave"], "date": last["date"], "mean": last["mean"], "n": last["n"],
             "change": last["mean"] - previous["mean"] if previous is not None else np.nan,
             "slope_per_year": slope.get("slope_per_year", np.nan),
             "slope_ci_low": slope.get("ci_low", np.nan),
@@ -177,6 +177,9 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
             "direction": _direction(last["mean"] - last.get("centre", np.nan),
                                     names.loc[construct].get("favourable", "higher"))})
     glance = pd.DataFrame(glance)
+    if len(glance):  # never from an open pulse's snapshot: its figures are held, these are not
+        glance = with_favourable_shares(glance, answers, meta,
+                                        allowed=waves.loc[waves["sealed"], "wave"])
 
     pulses = pulse_list(agency.id, sealed_only=True, open_too=agency.interim_results)
 

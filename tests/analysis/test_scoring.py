@@ -141,3 +141,42 @@ def test_common_items_keeps_what_every_version_offered():
     assert table.loc["a", "items"] == ["A1", "A2"] and table.loc["a", "n_items_all"] == 3
     assert bool(table.loc["a", "changed"]) and not bool(table.loc["b", "changed"])
     assert table.loc["b", "items"] == ["B1"]  # wave 3 asked only b: it restricts only b
+
+
+def test_favourable_shares_count_keyed_answers_exactly_with_ties_and_gaps():
+    """pingouin's cronbach_alpha answers (15 respondents, 10 statements on 1-7, many ties at
+    the midpoint 4): Q1-Q5 one scale where higher is better, Q6-Q10 one where lower is, Q2 and
+    Q7 stored reversed, a few answers missing; shares counted by hand as exact fractions."""
+    from fractions import Fraction
+
+    from analysis.scoring import favourable_shares
+    long = pingouin.read_dataset("cronbach_alpha")
+    wide = long.pivot(index="Subj", columns="Items", values="Scores")[
+        [f"Q{i}" for i in range(1, 11)]].astype(float)
+    wide.iloc[0, 0] = wide.iloc[3, 6] = wide.iloc[7, 9] = np.nan  # "Prefer not to answer"
+    construct = {f"Q{i}": "a" if i <= 5 else "b" for i in range(1, 11)}
+    items = pd.DataFrame({"item": wide.columns, "construct": [construct[c] for c in wide.columns],
+                          "reverse_keyed": [c in ("Q2", "Q7") for c in wide.columns],
+                          "scale_min": 1, "scale_max": 7})
+    stored = wide.copy()
+    for code in ("Q2", "Q7"):
+        stored[code] = 8 - stored[code]
+    data = stored.stack().rename("value").reset_index()
+    data.columns = ["response_id", "item", "value"]
+    data["wave"] = 1
+    table = favourable_shares(data, items, pd.Series({"a": "higher", "b": "lower"}))
+    table = table.set_index("construct")
+
+    for name, good in (("a", lambda x: x > 4), ("b", lambda x: x < 4)):
+        answers = [x for c in wide.columns if construct[c] == name for x in wide[c].dropna()]
+        bad = (lambda x: x < 4) if name == "a" else (lambda x: x > 4)
+        row = table.loc[name]
+        assert row["n_answers"] == len(answers) == {"a": 74, "b": 73}[name]
+        assert row["n"] == 15
+        assert Fraction(row["favourable"]).limit_denominator(1000) == \
+            Fraction(sum(map(good, answers)), len(answers))
+        assert Fraction(row["unfavourable"]).limit_denominator(1000) == \
+            Fraction(sum(map(bad, answers)), len(answers))
+        assert Fraction(row["neutral"]).limit_denominator(1000) == \
+            Fraction(answers.count(4.0), len(answers))
+        assert row[["favourable", "neutral", "unfavourable"]].sum() == pytest.approx(1)

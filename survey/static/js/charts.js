@@ -14,3 +14,19 @@
       .catch(function () { /* the server-drawn SVG stays in place */ });
   });
 })();
+
+// Printing opens every disclosure of numbers (browsers without the print stylesheet's
+// ::details-content rule print a closed one as its summary alone), and closes them again after.
+(function () {
+  var opened = [];
+  window.addEventListener("beforeprint", function () {
+    opened = [];
+    document.querySelectorAll("details.numbers:not([open])").forEach(function (node) {
+      node.open = true; opened.push(node);
+    });
+  });
+  window.addEventListener("afterprint", function () {
+    opened.forEach(function (node) { node.open = false; });
+    opened = [];
+  });
+})();
