@@ -654,7 +654,8 @@ def publish_compare(agency_id: int, cohort_ids: list[int]) -> PublishedResult | 
     cohorts = db.session.scalars(sa.select(Cohort).where(
         Cohort.agency_id == agency_id, Cohort.id.in_(cohort_ids))
         .order_by(Cohort.held_on, Cohort.id)).all()
-    comparison = reports.compare_cohorts(cohorts, agency.min_group_size)
+    comparison = reports.compare_cohorts(cohorts, agency.min_group_size,
+                                         published=published_cohort_means(agency))
     figures = page_charts.compare_charts(comparison)
     parts = [Part("page.html", "text/html", _render(
         "trainer/_compare_body.html", comparison=comparison,

@@ -50,7 +50,7 @@ def two_agencies(app):
 
 
 def _first_format(rule):
-    return re.search(r"<any\(([a-z]+)", rule.rule).group(1)
+    return re.search(r"<any\(([a-z0-9]+)", rule.rule).group(1)
 
 
 def _fill(pattern, values):
@@ -99,12 +99,15 @@ def walk(app, ids):
 
 
 def _text(reply) -> str:
-    """A reply's body as text: a zip's files unpacked, SPSS bytes as latin-1."""
+    """A reply's body as text: a zip's files unpacked, SPSS bytes as latin-1, a PDF's text."""
     if reply.mimetype == "application/zip":
         with zipfile.ZipFile(io.BytesIO(reply.data)) as archive:
             return "\n".join(archive.read(name).decode() for name in archive.namelist())
     if reply.mimetype == "application/x-spss-sav":
         return reply.data.decode("latin-1")
+    if reply.mimetype == "application/pdf":  # a brief: the words on its page
+        from pypdf import PdfReader
+        return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(reply.data)).pages)
     return reply.get_data(as_text=True)
 
 
@@ -117,7 +120,7 @@ def _values(rule, ids):
                        "key": "training"}.get(arg)
         if arg == "code":
             values[arg] = ids["code"] if rule.rule.startswith("/s/") else "le_policy"
-        if arg == "fmt":
+        if arg in ("fmt", "paper"):  # a file format, a paper size: the first choice
             values[arg] = _first_format(rule)
         if values[arg] is None:
             raise AssertionError(f"teach the access test the argument {arg!r} of {rule.rule}")

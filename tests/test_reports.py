@@ -197,6 +197,11 @@ def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
     big = next(r for r in doc["tables"]["changes"]
                if r["cohort_label"].startswith("Deflection") and r["construct"] == "stigma")
     assert big["mean_diff"] == pytest.approx(np.mean(np.subtract(POST, PRE)), rel=1e-9)
+    # beside it, the class's after-training shares as its report shows them; none for Tiny
+    assert (big["favourable_share"], big["neutral_share"], big["unfavourable_share"]) == \
+        pytest.approx((2 / 8, 4 / 8, 2 / 8), abs=1e-12)
+    assert all(r["favourable_share"] is None for r in tiny)
+    assert '<td class="num">25% / 50% / 25%</td>' in page
     assert "Tiny" not in page.split('class="chart-spec"')[1].split("</script>")[0]
     # every row keeps its class id, withheld or not, as a whole number in JSON and CSV
     assert {r["cohort"] for r in tiny} == {small_id}

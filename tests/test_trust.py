@@ -71,8 +71,8 @@ def values(rule, ids):
     for arg in rule.arguments:
         if arg == "code":
             out[arg] = ids["open"] if rule.rule.startswith("/s/") else "le_policy"
-        elif arg == "fmt":
-            out[arg] = re.search(r"<any\(([a-z]+)", rule.rule).group(1)
+        elif arg in ("fmt", "paper"):  # a file format, a paper size: the first choice
+            out[arg] = re.search(r"<any\(([a-z0-9]+)", rule.rule).group(1)
         else:
             out[arg] = known[arg]
     return out
@@ -489,7 +489,7 @@ def test_no_url_argument_answers_500(app, agency, data):
     good = values(rule, agency)
     args = {}
     for arg in rule.arguments:
-        if arg == "fmt":
+        if arg in ("fmt", "paper"):
             args[arg] = good[arg]
         elif "int:" + arg in rule.rule:
             args[arg] = data.draw(st.sampled_from(BIG_IDS), label=arg)

@@ -6,6 +6,7 @@ import datetime as dt
 import warnings
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from analysis.compare import between_cohorts, cohort_changes
@@ -15,7 +16,7 @@ from analysis.trajectory import BOUNDARY_NOTE, pooled_trajectory, time_points
 
 from ..models import Cohort
 from ..queries import compare_frames
-from .common import like_with_like, reliability_choice, reliable_table, withhold
+from .common import SHARES, like_with_like, reliability_choice, reliable_table, withhold
 
 
 NOT_CONVERGED = "the model did not converge, so no estimate is shown"
@@ -62,8 +63,13 @@ class Comparison:
         return list(dict.fromkeys(stalled))
 
 
-def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
-    """Each cohort's change per scale, and whether cohorts differ; small cohorts not plotted."""
+def compare_cohorts(cohorts: list[Cohort], k: int,
+                    published: pd.DataFrame | None = None) -> Comparison:
+    """Each cohort's change per scale, and whether cohorts differ; small cohorts not plotted.
+    `published`: the cohorts' published scale means (see
+    :func:`survey.publishing.published_cohort_means`), whose after-training favourable shares
+    stand beside each change as the class's report shows them (withheld there, withheld
+    here)."""
     answers, items = compare_frames(cohorts)
     names = items.drop_duplicates("construct").set_index("construct")["construct_name"]
     listing = pd.DataFrame([{"cohort": c.id, "cohort_label": f"{c.name} ({c.held_on:%d %b %Y})",
@@ -80,6 +86,7 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     estimates = ["mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]
     changes = suppress(changes[["cohort", "cohort_label", "construct", "construct_name", "n",
                                 *estimates]], k=k, values=estimates)  # the class id stays
+    changes = _after_training_shares(changes, published)
     tests = between_cohorts(scores, min_n=k)
     if len(tests):
         tests = tests.reset_index().assign(construct_name=lambda t: t["construct"].map(names))
@@ -89,6 +96,19 @@ def compare_cohorts(cohorts: list[Cohort], k: int) -> Comparison:
     reliable = _compare_reliable(answers, items, scores, listing, k)
     pooled = _pooled_table(scores, changes, names, k)
     return Comparison(k, listing, changes, tests, notes, reliable, pooled)
+
+
+def _after_training_shares(changes: pd.DataFrame, published: pd.DataFrame | None
+                           ) -> pd.DataFrame:
+    """`changes` with each class's after-training favourable, neutral and unfavourable shares
+    from its published report (blank where the report shows none)."""
+    have = published is not None and len(published) and set(SHARES) <= set(published)
+    after = (published.loc[published["wave_kind"] == "post", ["cohort", "construct", *SHARES]]
+             if have else pd.DataFrame(columns=["cohort", "construct", *SHARES]))
+    out = changes.merge(after.astype({s: float for s in SHARES}), on=["cohort", "construct"],
+                        how="left")
+    out.loc[out["withheld"].astype(bool), SHARES] = np.nan
+    return out
 
 
 def _compare_reliable(answers, items, scores, listing, k) -> pd.DataFrame:
