@@ -4,7 +4,8 @@
 
 Loads the demo into a temporary SQLite database, serves it on 127.0.0.1, signs in as its leader
 and its trainer, and writes docs/dashboard.png (the dashboard's glance and trends), docs/brief.png
-(a class's one-page brief, where the app has one) and docs/comments.png (officers' own words).
+(a class's one-page brief), docs/pulse-brief.png (the latest pulse's) and docs/comments.png
+(officers' own words).
 """
 from __future__ import annotations
 
@@ -59,17 +60,13 @@ def main() -> None:
             page.screenshot(path=str(DOCS / "dashboard.png"))
             page.locator("section[aria-labelledby=own-words]").screenshot(
                 path=str(DOCS / "comments.png"))
+            page.goto(f"{base}/leadership/brief")
+            page.locator("article.brief").screenshot(path=str(DOCS / "pulse-brief.png"))
             page.goto(f"{base}/auth/login")
             page.context.clear_cookies()
             sign_in(page, base, "trainer@demo.example.org")
-            reply = page.goto(f"{base}/trainer/cohorts/{cohort}/brief")
-            if reply is not None and reply.status == 200:
-                page.set_viewport_size({"width": 850, "height": 1100})
-                charts = page.locator(".chart-box[id^=chart-]")
-                for i in range(charts.count()):
-                    page.locator(f"#{charts.nth(i).get_attribute('id')}.chart-live svg") \
-                        .wait_for(timeout=30000)
-                page.screenshot(path=str(DOCS / "brief.png"), full_page=True)
+            page.goto(f"{base}/trainer/cohorts/{cohort}/brief")
+            page.locator("article.brief").screenshot(path=str(DOCS / "brief.png"))
             browser.close()
     finally:
         server.shutdown()

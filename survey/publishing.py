@@ -42,7 +42,7 @@ from .models import (Agency, Cohort, Comment, PublicationStatus, PublishedPart, 
 from .queries import cohort_frames, response_counts
 
 #: The version of the methods behind published figures; `flask results publish` after a change.
-METHOD = "2026.12"
+METHOD = "2026.12.2"  # .2: the briefs, favourable shares
 
 
 # --- When -----------------------------------------------------------------------------------
@@ -366,8 +366,7 @@ def cohort_parts(cohort: Cohort) -> tuple[list[Part], reports.CohortReport]:
                           figure=figures.get("means"), lines=reports.brief_lines(result),
                           lower=[row.construct_name for row in result.reliable.itertuples()
                                  if getattr(row, "favourable", "higher") == "lower"],
-                          withheld=reports.withheld_summary(result.tables),
-                          headline_rule=reports.HEADLINE_RULE)
+                          withheld=reports.withheld_summary(result.tables))
     parts += _table_parts("report", result.tables, cohort=cohort.name, held_on=cohort.held_on,
                           minimum_group_size=result.k, sentences=result.sentences,
                           effect_size_in_sentences=reports.HEADLINE_EFFECT,

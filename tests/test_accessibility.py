@@ -204,6 +204,7 @@ def staff_pages(browser, site, visit, device=DESKTOP):
             ("new-cohort", "/trainer/cohorts/new"),
             ("room", f"/trainer/waves/{site['room']}/room"),
             ("report", f"/trainer/cohorts/{site['cohort']}/report"),
+            ("brief", f"/trainer/cohorts/{site['cohort']}/brief"),
             ("compare", "/trainer/compare"),
             ("dashboard", "/leadership/"),
             ("pulses", "/leadership/pulses"),
@@ -211,6 +212,7 @@ def staff_pages(browser, site, visit, device=DESKTOP):
             ("tracker-step", "/leadership/tracker/kotter_6_quick_wins"),
             ("figures", "/leadership/figures"),
             ("comments", "/leadership/comments"),
+            ("pulse-brief", "/leadership/brief"),
             ("cohort-edit", f"/trainer/cohorts/{site['cohort']}/edit"),
             ("admin-home", "/admin/"),
             ("admin-invite", "/admin/staff/new"),
@@ -271,7 +273,7 @@ def test_staff_pages_pass_axe_on_a_phone_and_a_desktop(browser, site, device):
             overflowing.append(f"{name}: the page is {widths['page']} px wide on a {screen} px "
                                f"screen: {', '.join(widths['wide'])}")
     staff_pages(browser, site, visit, STAFF_VIEWPORTS[device])
-    assert len(audit.pages) == 27, audit.pages
+    assert len(audit.pages) == 29, audit.pages
     audit.check()
     assert not overflowing, "staff pages scroll sideways:\n" + "\n".join(overflowing)
 

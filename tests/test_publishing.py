@@ -247,7 +247,9 @@ def test_published_pages_take_a_fixed_number_of_statements(app, admin, setup, si
     for url in (f"/trainer/cohorts/{setup['cohort_id']}/report",
                 f"/trainer/cohorts/{setup['cohort_id']}/report.json",
                 f"/trainer/cohorts/{setup['cohort_id']}/responses.csv", "/leadership/",
-                "/trainer/compare"):
+                "/trainer/compare", f"/trainer/cohorts/{setup['cohort_id']}/brief",
+                f"/trainer/cohorts/{setup['cohort_id']}/brief-a4.pdf", "/leadership/brief",
+                "/leadership/brief-letter.pdf"):
         admin.get(url)  # the first visit may compute a comparison; the rest read
         with count_statements(engine) as statements:
             assert admin.get(url).status_code == 200
@@ -257,7 +259,9 @@ def test_published_pages_take_a_fixed_number_of_statements(app, admin, setup, si
 
 EXPECTED_STATEMENTS = {
     "/trainer/cohorts/1/report": 4, "/trainer/cohorts/1/report.json": 4,
-    "/trainer/cohorts/1/responses.csv": 5, "/leadership/": 4, "/trainer/compare": 8}
+    "/trainer/cohorts/1/responses.csv": 5, "/leadership/": 4, "/trainer/compare": 8,
+    "/trainer/cohorts/1/brief": 3, "/trainer/cohorts/1/brief-a4.pdf": 4, "/leadership/brief": 3,
+    "/leadership/brief-letter.pdf": 3}
 
 
 # --- No arrival order left after publishing ------------------------------------------------
