@@ -194,6 +194,10 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     agency.pulse_cadence = Cadence(form.pulse_cadence.data)
     agency.headcount = form.headcount.data
     agency.retention_months = form.retention_months.data
+    agency.kind = form.kind.data or None
+    agency.state = form.state.data or None
+    agency.program_model = form.program_model.data or None
+    agency.benchmark_opt_in = form.benchmark_opt_in.data
     db.session.flush()
     db.session.refresh(agency)
     after = _settings_of(agency)
@@ -204,6 +208,8 @@ def _save_settings(agency: Agency, form: SettingsForm) -> str | None:
     if {"min_group_size", "interim_results", "min_comment_group_size"} & set(changed):
         # Figures published under the old minimum are not shown; publish under the new one.
         jobs.enqueue("republish", agency.id)
+    elif {"benchmark_opt_in", "state", "headcount", "kind", "program_model"} & set(changed):
+        jobs.enqueue("publish_agency", agency.id)  # the benchmark shows, goes or regroups
     return None
 
 
@@ -215,7 +221,10 @@ def _settings_of(agency: Agency) -> dict:
             "trainers_read_all_reports": agency.trainers_read_all_reports,
             "units": sorted(u.name for u in agency.units),
             "shifts": list(agency.shifts or []), "pulse_cadence": agency.pulse_cadence.value,
-            "headcount": agency.headcount, "retention_months": agency.retention_months}
+            "headcount": agency.headcount, "retention_months": agency.retention_months,
+            "kind": agency.kind or "", "state": agency.state or "",
+            "program_model": agency.program_model or "",
+            "benchmark_opt_in": agency.benchmark_opt_in}
 
 
 # --- Survey versions ------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from wtforms import SelectChoice
 from wtforms.validators import (InputRequired, Length, NumberRange, Optional, StopValidation,
                                 ValidationError)
 
-from . import comments
+from . import comments, network
 from .bank import curriculum_topics, linkage_elements
 from .queries import SurveyItem
 from .services import FOLLOWUP_DAYS
@@ -361,6 +361,18 @@ class SettingsForm(Form):
         SelectChoice("quarterly", "Every three months"), SelectChoice("monthly", "Every month")])
     headcount = IntegerField("Sworn officers", validators=[Optional(), NumberRange(1, 100_000)],
                              description="For participation rates.")
+    kind = SelectField("Type of agency", choices=[SelectChoice("", "Not given")]
+                       + [SelectChoice(code, label) for code, label in network.KINDS.items()])
+    state = SelectField("State", choices=[SelectChoice("", "Not given")]
+                        + [SelectChoice(code, code) for code in sorted(network.REGIONS)],
+                        description="With the sworn officers above, it places the agency "
+                                    "among agencies of a similar size in its census region.")
+    program_model = SelectField(
+        "Who leads the deflection program",
+        choices=[SelectChoice("", "Not given")]
+        + [SelectChoice(code, label) for code, label in network.PROGRAM_MODELS.items()])
+    benchmark_opt_in = BooleanField("Take part in the network's benchmarks",
+                                    description=network.OPT_IN_STATEMENT)
     retention_months = IntegerField("Keep responses for (months)", validators=[
         Optional(), NumberRange(1, 240, "Between 1 and 240 months.")],
         description="Older responses are deleted by the nightly purge. Leave empty to keep them "

@@ -114,6 +114,14 @@ class Agency(db.Model):
     #: and exporting response-level data stay with the class's own trainers and administrators.)
     trainers_read_all_reports: Mapped[bool] = mapped_column(default=True,
                                                             server_default=sa.true())
+    #: The network profile (see `survey.network`): agency type, state (postal code), who leads
+    #: the deflection program; the size band comes from `headcount`.
+    kind: Mapped[Optional[str]] = mapped_column(sa.String(20))
+    state: Mapped[Optional[str]] = mapped_column(sa.String(2))
+    program_model: Mapped[Optional[str]] = mapped_column(sa.String(20))
+    #: Has the administrator opted in to the network's benchmarks? Off: nothing of the agency
+    #: leaves it, and it sees no benchmark.
+    benchmark_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")

@@ -34,7 +34,7 @@ from flask import current_app
 from markupsafe import Markup
 
 from . import charts as page_charts
-from . import comments, exports, jobs, reports
+from . import comments, exports, jobs, network, reports
 from .bank import curriculum_topics
 from .extensions import db
 from .models import (Agency, Cohort, Comment, PublicationStatus, PublishedPart, PublishedResult,
@@ -483,12 +483,18 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     items = tracker_items(agency)
     previous, frozen = previous_tables(agency)
     board = reports.dashboard(agency, items, published_cohort_means(agency), previous, frozen)
+    board.benchmark, kept = network.agency_benchmark(agency, board.glance,
+                                                     previous_network(agency))
+    if len(board.benchmark):
+        board.benchmark = board.benchmark.merge(
+            board.glance[["construct", "construct_name", "mean", "favourable"]], on="construct")
     figures = page_charts.dashboard_charts(board)
     officers = reports.officer_results(board, items)
     said = pulse_comments(agency)
     parts = [Part("page.html", "text/html", _render("leadership/_dashboard_body.html",
                                                    board=board, figures=figures,
-                                                   comments=said)),
+                                                   comments=said,
+                                                   network_on=agency.benchmark_opt_in)),
              Part("results.html", "text/html", _render("respond/_results_body.html",
                                                       result=officers,
                                                       themes=themes_told(said, items)))]
@@ -501,7 +507,16 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
                           themes=(said or {}).get("themes", [])[:3])
     parts += _table_parts("dashboard", board.tables, agency=agency.name,
                           minimum_group_size=board.k)
+    if agency.benchmark_opt_in:  # its contribution to the others' benchmarks; and its group
+        parts += [Part(network.SUMMARY_PART, "application/json", network.summary(board.glance)),
+                  Part("network-group.json", "application/json", json.dumps(kept))]
     return parts, board
+
+
+def previous_network(agency: Agency) -> dict | None:
+    """What the agency's last published benchmark kept of its comparison group."""
+    body = part(latest(agency_subject(agency.id)), "network-group.json")
+    return json.loads(body) if body else None
 
 
 def publish_agency(agency_id: int) -> PublishedResult | None:

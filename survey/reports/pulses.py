@@ -34,13 +34,14 @@ class Dashboard:
     cohorts: pd.DataFrame         # cohort x construct: post-training mean, for shared scales
     notes: list = field(default_factory=list)  # scales compared on shared statements
     outcomes: pd.DataFrame = field(default_factory=pd.DataFrame)  # scale x measure x lag: r, CI
+    benchmark: pd.DataFrame = field(default_factory=pd.DataFrame)  # scale: among similar agencies
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"trend": self.trend, "at_a_glance": self.glance, "pulses": self.pulses,
                 "units": self.units, "shifts": self.shifts, "milestones": self.milestones,
                 "program_figures": self.figures, "training_cohorts": self.cohorts,
-                "attitudes_and_outcomes": self.outcomes}
+                "attitudes_and_outcomes": self.outcomes, "benchmark": self.benchmark}
 
     def outcomes_of(self, construct: str) -> list[dict]:
         """One scale's correlations as the page lays them out: a row per program measure,
@@ -180,6 +181,7 @@ def dashboard(agency: Agency, items: dict[str, TrackerItem],
     if len(glance):  # never from an open pulse's snapshot: its figures are held, these are not
         glance = with_favourable_shares(glance, answers, meta,
                                         allowed=waves.loc[waves["sealed"], "wave"])
+        glance["sealed"] = glance["wave"].isin(waves.loc[waves["sealed"], "wave"])
 
     pulses = pulse_list(agency.id, sealed_only=True, open_too=agency.interim_results)
 
