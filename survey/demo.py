@@ -118,10 +118,57 @@ def load(rng_seed: int = 2026, progress=_ignore) -> Agency:
     services.open_wave(upcoming.waves[0], current_app.config["WAVE_OPEN_HOURS"])
     progress(1)
     _culture(rng, agency, users[Role.LEADER], units, today, progress)
+    agency.kind, agency.state, agency.program_model = "municipal", "IL", "partner"
+    agency.benchmark_opt_in = True
+    neighbours = _network(rng, today)
     db.session.commit()
     progress(1)
+    for other in neighbours:  # their summaries first: the demo's benchmark is drawn from them
+        publishing.republish(other)
     publishing.republish(agency.id, progress=progress)  # what closed is published, as it would be
     return agency
+
+
+#: The demo's network: synthetic agencies that opted in to the benchmarks, with one closed
+#: pulse each (name, state, sworn officers, how much warmer than the demo's first pulse).
+NEIGHBOURS = [("Lakeshore Police Department (demo network)", "IL", 310, 0.35),
+              ("Prairie County Sheriff's Office (demo network)", "IN", 180, 0.05),
+              ("Fox Valley Police Department (demo network)", "WI", 260, 0.5),
+              ("Cedar Falls Police Department (demo network)", "IA", 140, 0.2),
+              ("Maumee Police Department (demo network)", "OH", 420, 0.6),
+              ("Gateway City Police Department (demo network)", "MO", 205, 0.3),
+              ("Desert Springs Police Department (demo network)", "AZ", 90, 0.4)]
+
+
+def _network(rng, today: dt.date) -> list[int]:
+    """The neighbouring agencies of :data:`NEIGHBOURS`, each with a closed pulse of 30 to 60
+    officers; returns their ids."""
+    pulse_items = current_bank().instrument_items("pulse")
+    item_ids = {i.code: i.id for i in db.session.scalars(sa.select(Item).where(
+        Item.code.in_([i.code for i in pulse_items])))}
+    ids, responses, answers = [], [], []
+    for name, state, headcount, warmer in NEIGHBOURS:
+        other = services.get_or_create_agency(name, timezone=TIMEZONE, headcount=headcount)
+        other.kind = "sheriff" if "Sheriff" in name else "municipal"
+        other.state, other.benchmark_opt_in = state, True
+        opens_on = _months_ago(today, 4)
+        wave = services.start_pulse(other, None, opens_on=opens_on, days_open=14)
+        for _ in range(int(rng.integers(30, 61))):
+            key = uuid.uuid4()
+            responses.append({"id": key, "wave_id": wave.id, "linkage": None,
+                              "submitted_on": opens_on, "unit_id": None, "shift": None})
+            person = rng.normal(0, 0.55)
+            for item in pulse_items:
+                lower = item.construct in ("change_fatigue", "cynicism")
+                mean = PULSE_START[item.construct] + (-warmer if lower else warmer)
+                value = int(np.clip(np.rint(mean + (-1 if lower else 1) * person
+                                            + rng.normal(0, 0.6)), 1, 5))
+                answers.append({"response_id": key, "item_id": item_ids[item.code],
+                                "value": 6 - value if item.reverse_keyed else value})
+        ids.append(other.id)
+    db.session.execute(sa.insert(Response), responses)
+    db.session.execute(sa.insert(Answer), answers)
+    return ids
 
 
 #: Culture-change steps completed (months before today), with what officers were told.
