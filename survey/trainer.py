@@ -189,10 +189,7 @@ def count(wave_id):
 @reads_class
 def report(cohort_id):
     """The cohort report as published when its surveys closed; open surveys show counts only."""
-    cohort = get_cohort(cohort_id)
-    context = publishing.page_context(publishing.cohort_subject(cohort.id), cohort.agency,
-                                      cohort.waves, show_error=current_user.role is Role.ADMIN)
-    return web.render_published("trainer/report.html", cohort=cohort, **context)
+    return _published_page(cohort_id, "trainer/report.html", "page.html")
 
 
 @bp.route("/cohorts/<int:cohort_id>/brief")
@@ -200,11 +197,17 @@ def report(cohort_id):
 @reads_class
 def brief(cohort_id):
     """The class on one page, to hand out: published with its report."""
+    return _published_page(cohort_id, "trainer/brief.html", "brief.html")
+
+
+def _published_page(cohort_id: int, template: str, name: str):
+    """`template` around the part `name` of the class's published result (the report or the
+    brief), with the counts of its open surveys."""
     cohort = get_cohort(cohort_id)
     context = publishing.page_context(publishing.cohort_subject(cohort.id), cohort.agency,
                                       cohort.waves, show_error=current_user.role is Role.ADMIN,
-                                      name="brief.html")
-    return web.render_published("trainer/brief.html", cohort=cohort, **context)
+                                      name=name)
+    return web.render_published(template, cohort=cohort, **context)
 
 
 @bp.route("/cohorts/<int:cohort_id>/brief-<any(letter, a4):paper>.pdf")

@@ -45,7 +45,8 @@ def test_a_class_brief_says_what_changed_on_one_sheet_of_letter_and_of_a4(app, t
     assert headline in page
     assert "8</strong> before training" in page and "(8 linked to their before answers)" in page
     assert "No clear change in" in page  # the other scales, in one line
-    assert "<svg" in page and "Lower is better for perceived barriers to referral and stigma beliefs" in page
+    assert "<svg" in page
+    assert "Lower is better for perceived barriers to referral and stigma beliefs" in page
     assert "brief-letter.pdf" in page and "brief-a4.pdf" in page
     for paper in SIZES:
         text = sheet(pdf(trainer, f"/trainer/cohorts/{cohort}/brief-{paper}.pdf"), paper)

@@ -317,6 +317,13 @@ def test_the_next_pulse_is_proposed_on_the_agencys_cadence(app, leader, agency_s
     assert f'value="{max(due, today).isoformat()}"' in leader.get("/leadership/pulses").text
 
 
+def scale_rows(page: str, *names: str) -> list[str]:
+    """The table rows (as HTML) of the scales whose names start with `names`, in that order."""
+    rows = {m.group(1): m.group(0) for m in re.finditer(
+        r"<tr><th scope=\"row\">([^<]+?) <span.*?</tr>", page, re.S)}
+    return [next(v for k, v in rows.items() if k.startswith(name)) for name in names]
+
+
 def test_a_rise_reads_better_or_worse_by_each_scale_s_direction(app, leader, agency_setup):
     """Every scale rises from 3 to 4: for intention to deflect that is better, for cynicism
     worse; the dashboard and the officers' page say which, and which way is better."""
@@ -330,10 +337,7 @@ def test_a_rise_reads_better_or_worse_by_each_scale_s_direction(app, leader, age
     close_all(app, agency_setup["agency_id"])
     for page in (leader.get("/leadership/").text,
                  app.test_client().get(f"/results/{agency_setup['token']}").text):
-        rows = {m.group(1): m.group(0) for m in re.finditer(
-            r"<tr><th scope=\"row\">([^<]+?) <span.*?</tr>", page, re.S)}
-        cynicism = next(v for k, v in rows.items() if k.startswith("Cynicism"))
-        intention = next(v for k, v in rows.items() if k.startswith("Intention"))
+        cynicism, intention = scale_rows(page, "Cynicism", "Intention")
         assert "(lower is better)" in cynicism and "+1.00" in cynicism
         assert 'class="signal-worse">(worse)' in cynicism and "(better)" not in cynicism
         assert "(higher is better)" in intention
@@ -423,8 +427,5 @@ def test_favourable_shares_of_the_latest_pulse_follow_each_scale_s_direction(
     assert glance["cynicism"]["favourable_share"] == pytest.approx(0.4)
     for page in (leader.get("/leadership/").text,
                  app.test_client().get(f"/results/{agency_setup['token']}").text):
-        rows = {m.group(1): m.group(0) for m in re.finditer(
-            r"<tr><th scope=\"row\">([^<]+?) <span.*?</tr>", page, re.S)}
-        cynicism = next(v for k, v in rows.items() if k.startswith("Cynicism"))
-        intention = next(v for k, v in rows.items() if k.startswith("Intention"))
+        cynicism, intention = scale_rows(page, "Cynicism", "Intention")
         assert "40% / 0% / 60%" in cynicism and "60% / 0% / 40%" in intention

@@ -16,7 +16,8 @@ from survey import services
 from survey.bank import current_bank
 from survey.extensions import db
 from survey.models import Agency, PublishedPart, PublishedResult, Role
-from tests.conftest import Officer, close_all, csrf_token, make_agency, make_staff
+from tests.conftest import (AuthActions, Officer, close_all, csrf_token, make_agency,
+                            make_staff)
 
 
 def pulse(app, agency_id, levels, days_ago=10):
@@ -50,9 +51,7 @@ def leader_of(app, agency_id):
     with app.app_context():
         email = make_staff(db.session.get(Agency, agency_id), Role.LEADER).email
     client = app.test_client()
-    page = client.get("/auth/login")
-    client.post("/auth/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                     "password": "correct horse battery"})
+    assert AuthActions(client).login(email).status_code == 302
     return client
 
 
@@ -168,9 +167,7 @@ def test_the_administrator_opts_in_with_the_statement_and_it_is_audited(app):
         email = make_staff(agency, Role.ADMIN).email
         agency_id = agency.id
     client = app.test_client()
-    page = client.get("/auth/login")
-    client.post("/auth/login", data={"csrf_token": csrf_token(page.text), "email": email,
-                                     "password": "correct horse battery"})
+    assert AuthActions(client).login(email).status_code == 302
     page = client.get("/admin/settings").text
     assert "Never answer sheets, personal codes, units, shifts or comments" in page
     assert 'name="benchmark_opt_in"' in page and "checked" not in page.split(

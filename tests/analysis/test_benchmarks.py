@@ -2,7 +2,6 @@
 and the standard library, on penguins' body masses (many ties) as agency means."""
 import statistics
 
-import numpy as np
 import pandas as pd
 import pingouin
 import pytest
