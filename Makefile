@@ -45,6 +45,7 @@ clean:
 	rm -rf $(VENV) instance .pytest_cache
 
 # Benchmarks: figures beside baselines measured in the same run.
+# network.py: a dashboard beside 2,000 other agencies' published summaries, against alone.
 # speed.py: the web under gunicorn (throughput beside a bare route, the 500-officer burst of
 # burst.py, page times with 10x other agencies' data, page weights) on SQLite, and on PostgreSQL
 # when BENCH_DATABASE_URL or TEST_DATABASE_URL is set (that database is emptied). Installs wrk.
@@ -52,4 +53,5 @@ bench: install
 	$(BIN)/python benchmarks/analysis.py
 	$(BIN)/python benchmarks/matching.py
 	$(BIN)/python benchmarks/published.py
+	$(BIN)/python benchmarks/network.py
 	$(BIN)/python benchmarks/speed.py

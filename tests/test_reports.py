@@ -390,3 +390,29 @@ def test_a_withheld_mean_withholds_its_shares(app, trainer, setup):
     for row in doc["tables"]["scale_means"]:
         assert row["withheld"] and row["favourable_share"] is None, row
     assert "33% /" not in trainer.get(f"/trainer/cohorts/{setup['cohort_id']}/report").text
+
+
+def test_compare_pools_the_classes_changes_and_matches_the_meta_analysis(app, trainer, setup):
+    """Two classes of eight: each class's stigma change and its variance s²/n, pooled by
+    analysis.meta.random_effects (tested against metafor) exactly as the page shows."""
+    import pandas as pd
+
+    from analysis.meta import random_effects
+    run_cohort(app, setup, PRE, POST)
+    with app.app_context():
+        agency = db.session.get(Cohort, setup["cohort_id"]).agency
+        second = make_cohort(agency, name="Second class")
+        other = {"pre": second.waves[0].join_code, "pre_id": second.waves[0].id,
+                 "post": second.waves[1].join_code, "post_id": second.waves[1].id}
+    run_cohort(app, other, PRE, [4, 4, 2, 3, 4, 3, 3, 3])
+    doc = json.loads(trainer.get("/trainer/compare.json").data)
+    row = next(r for r in doc["tables"]["across_classes"] if r["construct"] == "stigma")
+    diffs = [np.subtract(POST, PRE), np.subtract([4, 4, 2, 3, 4, 3, 3, 3], PRE)]
+    ref = random_effects(pd.DataFrame({"effect": [d.mean() for d in diffs],
+                                       "variance": [d.var(ddof=1) / 8 for d in diffs]}))
+    assert row["k"] == 2
+    assert row["effect"] == pytest.approx(ref.iloc[0]["effect"], rel=1e-9)
+    assert row["tau2"] == pytest.approx(ref.iloc[0]["tau2"], abs=1e-9)
+    page = trainer.get("/trainer/compare").text
+    assert "Across classes: what to expect from the next one" in page
+    assert f"{ref.iloc[0]['effect']:+.2f} (" in page.split('id="across"')[1]

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.compare import between_cohorts, cohort_changes
+from analysis.meta import random_effects
 from analysis.scoring import scale_scores
 from analysis.suppression import suppress
 from analysis.trajectory import BOUNDARY_NOTE, pooled_trajectory, time_points
@@ -31,11 +32,13 @@ class Comparison:
     notes: list[str] = field(default_factory=list)  # scales compared on shared statements
     reliable: pd.DataFrame = field(default_factory=pd.DataFrame)  # cohort x construct
     pooled: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct x time point
+    across: pd.DataFrame = field(default_factory=pd.DataFrame)    # construct: random effects
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         return {"cohorts": self.cohorts, "changes": self.changes, "tests": self.tests,
-                "reliable_change": self.reliable, "pooled_trajectory": self.pooled}
+                "reliable_change": self.reliable, "pooled_trajectory": self.pooled,
+                "across_classes": self.across}
 
     def _boundary(self) -> pd.Series:
         return self.pooled["fit_warning"].eq(BOUNDARY_NOTE)
@@ -81,11 +84,14 @@ def compare_cohorts(cohorts: list[Cohort], k: int,
                                            "cohort", "the classes' survey versions")
     scores = scale_scores(answers, items)
     changes = cohort_changes(scores)
+    changes["variance"] = changes["sd_diff"] ** 2 / changes["n"]  # of the mean change
     changes = changes.merge(listing[["cohort", "cohort_label"]], on="cohort")
     changes["construct_name"] = changes["construct"].map(names)
     estimates = ["mean_diff", "ci_low", "ci_high", "d_z", "g_av", "p_val"]
     changes = suppress(changes[["cohort", "cohort_label", "construct", "construct_name", "n",
-                                *estimates]], k=k, values=estimates)  # the class id stays
+                                *estimates, "variance"]], k=k,
+                       values=[*estimates, "variance"])  # the class id stays
+    across = _across_classes(changes, names)
     changes = _after_training_shares(changes, published)
     tests = between_cohorts(scores, min_n=k)
     if len(tests):
@@ -95,7 +101,24 @@ def compare_cohorts(cohorts: list[Cohort], k: int,
     listing["plotted"] = listing["cohort"].isin(set(changes.loc[~changes["withheld"], "cohort"]))
     reliable = _compare_reliable(answers, items, scores, listing, k)
     pooled = _pooled_table(scores, changes, names, k)
-    return Comparison(k, listing, changes, tests, notes, reliable, pooled)
+    return Comparison(k, listing, changes.drop(columns="variance"), tests, notes, reliable,
+                      pooled, across)
+
+
+def _across_classes(changes: pd.DataFrame, names: pd.Series) -> pd.DataFrame:
+    """Per scale, the shown classes' mean changes pooled under a random-effects model
+    (:func:`analysis.meta.random_effects`, Paule-Mandel): the typical change, how much classes
+    differ (tau², I²) and the range to expect from the next class. Withheld classes take no
+    part, so the pooled figures say nothing the page does not already show."""
+    shown = changes.loc[~changes["withheld"].astype(bool)]
+    rows = [random_effects(part, effect="mean_diff").assign(construct=construct)
+            for construct, part in shown.groupby("construct", sort=True)]
+    if not rows:
+        return pd.DataFrame()
+    out = pd.concat(rows, ignore_index=True)
+    out = out.loc[out["k"] >= 2]
+    out.insert(0, "construct_name", out["construct"].map(names))
+    return out[["construct", *[c for c in out.columns if c != "construct"]]]
 
 
 def _after_training_shares(changes: pd.DataFrame, published: pd.DataFrame | None
