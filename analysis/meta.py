@@ -58,8 +58,9 @@ def random_effects(data: pd.DataFrame, *, effect: str = "effect", variance: str 
     Missing data: a row without an effect or a positive variance is left out.
 
     References: Paule and Mandel (1982); DerSimonian and Laird (1986); Veroniki et al. (2016),
-    Methods to estimate the between-study variance; statsmodels' ``combine_effects``, which
-    fits tau² here.
+    Methods to estimate the between-study variance; statsmodels' ``combine_effects`` iterates
+    Paule and Mandel's tau² here. tau² is never below 0, and identical effects give tau² = 0
+    and I² = 0 without a warning.
     """
     from statsmodels.stats.meta_analysis import combine_effects
 
@@ -74,15 +75,24 @@ def random_effects(data: pd.DataFrame, *, effect: str = "effect", variance: str 
         return pd.DataFrame([dict.fromkeys(columns, np.nan) | {"k": k, "method": method}],
                             columns=columns)
     y, v = rows[effect].to_numpy(), rows[variance].to_numpy()
-    fit = combine_effects(y, v, method_re=METHODS[method.lower()], use_t=knapp_hartung)
-    tau2 = float(fit.tau2)
-    mu = float(fit.mean_effect_re)
-    se = float(fit.sd_eff_w_re_hksj if knapp_hartung else fit.sd_eff_w_re)
-    crit = (stats.t.ppf(1 - alpha / 2, k - 1) if knapp_hartung
-            else stats.norm.ppf(1 - alpha / 2))
     w = 1 / v
+    fixed = (w * y).sum() / w.sum()
+    q = float((w * (y - fixed) ** 2).sum())
+    if METHODS[method.lower()] == "dl":
+        c = w.sum() - (w ** 2).sum() / w.sum()
+        tau2 = max(0.0, (q - (k - 1)) / c)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):  # Q = 0: identical effects
+            tau2 = max(0.0, float(combine_effects(y, v, method_re="pm").tau2))
+    weights = 1 / (v + tau2)
+    mu = float((weights * y).sum() / weights.sum())
+    se = float(np.sqrt(1 / weights.sum()))
+    if knapp_hartung:
+        se = float(np.sqrt((weights * (y - mu) ** 2).sum() / ((k - 1) * weights.sum())))
+        crit = stats.t.ppf(1 - alpha / 2, k - 1)
+    else:
+        crit = stats.norm.ppf(1 - alpha / 2)
     typical = (k - 1) * w.sum() / (w.sum() ** 2 - (w ** 2).sum())
-    q = float(fit.q)
     spread = np.sqrt(se ** 2 + tau2)
     half = stats.t.ppf(1 - alpha / 2, k - 2) * spread if k >= 3 else np.nan
     return pd.DataFrame([{

@@ -122,6 +122,10 @@ class Agency(db.Model):
     #: Has the administrator opted in to the network's benchmarks? Off: nothing of the agency
     #: leaves it, and it sees no benchmark.
     benchmark_opt_in: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: Every comparison group the agency's benchmark has shown (member agency ids), and the
+    #: last one's label: never shown, kept across opt-outs and purges so that no later group
+    #: can be subtracted from an earlier one (see `survey.network.agency_benchmark`).
+    benchmark_groups: Mapped[Optional[dict]] = mapped_column(sa.JSON)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     units: Mapped[list[Unit]] = relationship(back_populates="agency", order_by="Unit.name")

@@ -14,7 +14,7 @@ import zlib
 import pandas as pd
 import sqlalchemy as sa
 
-from analysis.benchmarks import MIN_AGENCIES, benchmark, changed_by
+from analysis.benchmarks import MIN_AGENCIES, benchmark
 
 from .extensions import db
 from .models import Agency, PublicationStatus, PublishedPart, PublishedResult
@@ -73,16 +73,21 @@ def profile(agency: Agency) -> dict:
             "program_model": agency.program_model}
 
 
-def summary(glance: pd.DataFrame) -> str:
-    """An agency's contribution, from its published glance: each scale's mean and officers at
-    its latest closed pulse (an open pulse's snapshot is never a contribution)."""
-    if glance.empty:
-        rows = []
-    else:
-        shown = glance.loc[glance["sealed"].astype(bool)] if "sealed" in glance else glance
-        rows = [{"construct": r.construct, "mean": float(r.mean), "n": int(r.n)}
-                for r in shown.itertuples()]
-    return json.dumps({"scales": rows})
+def latest_closed(trend: pd.DataFrame, pulses: pd.DataFrame) -> pd.DataFrame:
+    """Each scale's mean and officers at the latest closed pulse that shows it: from the
+    dashboard's trend, withheld rows and open pulses' snapshots left out."""
+    if trend.empty or "sealed" not in pulses:
+        return pd.DataFrame(columns=["construct", "mean", "n"])
+    closed = set(pulses.loc[pulses["sealed"].astype(bool), "wave"])
+    shown = trend.loc[~trend["withheld"].astype(bool) & trend["wave"].isin(closed)]
+    return (shown.sort_values("date").groupby("construct", sort=True).tail(1)
+            [["construct", "mean", "n"]].sort_values("construct", ignore_index=True))
+
+
+def summary(closed: pd.DataFrame) -> str:
+    """An agency's contribution: :func:`latest_closed` as published JSON."""
+    return json.dumps({"scales": [{"construct": r.construct, "mean": float(r.mean),
+                                   "n": int(r.n)} for r in closed.itertuples()]})
 
 
 def contributions(agency: Agency) -> pd.DataFrame:
@@ -90,6 +95,7 @@ def contributions(agency: Agency) -> pd.DataFrame:
     profiles: one query for the agencies, one for their summaries, whatever their number."""
     others = db.session.scalars(sa.select(Agency).where(
         Agency.benchmark_opt_in.is_(True), Agency.id != agency.id)).all()
+    minimum = {f"agency:{a.id}": a.min_group_size for a in others}
     if not others:
         return pd.DataFrame(columns=["agency", "construct", "mean", "n", "size_band", "region"])
     newest = (sa.select(PublishedResult.subject, sa.func.max(PublishedResult.version)
@@ -98,51 +104,59 @@ def contributions(agency: Agency) -> pd.DataFrame:
                      PublishedResult.status == PublicationStatus.COMPLETE)
               .group_by(PublishedResult.subject).subquery())
     bodies = db.session.execute(
-        sa.select(PublishedResult.subject, PublishedPart.body)
+        sa.select(PublishedResult.subject, PublishedPart.body, PublishedResult.k)
         .join(newest, sa.and_(newest.c.subject == PublishedResult.subject,
                               newest.c.version == PublishedResult.version))
         .join(PublishedPart, PublishedPart.result_id == PublishedResult.id)
         .where(PublishedPart.name == SUMMARY_PART)).all()
     profiles = {f"agency:{a.id}": profile(a) for a in others}
+    # A summary published under a smaller minimum than the agency's own today is not used.
     rows = [{**profiles[subject], **scale}
-            for subject, body in bodies
+            for subject, body, k in bodies if k >= minimum[subject]
             for scale in json.loads(zlib.decompress(body))["scales"]]
     return pd.DataFrame(rows, columns=["agency", "construct", "mean", "n", "size_band",
                                        "region", "kind", "program_model"])
 
 
-def agency_benchmark(agency: Agency, glance: pd.DataFrame, previous: dict | None
-                     ) -> tuple[pd.DataFrame, dict]:
-    """This agency's benchmark table and what its publication keeps about its groups (the
-    members of every group it has shown, and the last one's label: never shown), from the
-    other agencies' published summaries.
+def _apart(new, past) -> bool:
+    """May `new` be shown after `past` was? Each side holds 0 or at least MIN_AGENCIES agencies
+    the other lacks: one agency added to, or left out of, a group shown before never tells
+    its figures, nor does adding one group to another."""
+    return all(n == 0 or n >= MIN_AGENCIES for n in (len(set(new) - set(past)),
+                                                     len(set(past) - set(new))))
 
-    A new group is shown only if it equals, or differs by at least 5 agencies from, every group
-    this agency was shown before. Otherwise the last group shown is used again while all of its
-    members still take part, and nothing is shown while they do not. So no two benchmarks an
-    agency sees, however far apart in time, can be subtracted to tell apart fewer than 5
-    agencies, whoever opts in or out between them."""
-    kept = previous or {"shown": [], "group": "", "widened": False}
-    if not agency.benchmark_opt_in or glance.empty:
-        return pd.DataFrame(), kept
-    own = glance.loc[glance["sealed"].astype(bool)] if "sealed" in glance else glance
-    own = own[["construct", "mean"]]
+
+def agency_benchmark(agency: Agency, closed: pd.DataFrame) -> pd.DataFrame:
+    """This agency's benchmark table from the other agencies' published summaries, `closed`
+    being its own scales at its latest closed pulse (:func:`latest_closed`).
+
+    Every group shown is kept on the agency (``benchmark_groups``, never shown, kept across
+    opt-outs and purges). A new group is shown only if, against every group shown before, each
+    side holds 0 or at least 5 agencies the other lacks. Otherwise the last group shown is used
+    again while all its members still take part, and nothing is shown while they do not. So no
+    two benchmarks an agency sees, however far apart in time and whoever opts in or out, tell
+    apart fewer than 5 agencies. The caller holds the agency's row locked (one publication of
+    an agency at a time)."""
+    kept = agency.benchmark_groups or {"shown": [], "group": "", "widened": False}
+    if not agency.benchmark_opt_in or closed.empty:
+        return pd.DataFrame()
+    own = closed[["construct", "mean"]]
     others = contributions(agency)
     table, members = benchmark(own, others, profile(agency))
     shown = kept["shown"]
     if not members:
-        return table, kept
-    if all(changed_by(members, past) in (0,) or changed_by(members, past) >= MIN_AGENCIES
-           for past in shown):
-        if not shown or sorted(members) != shown[-1]:
-            shown = [*shown, sorted(members)]
-        return table, {"shown": shown, "group": table["group"].iloc[0],
-                       "widened": bool(table["widened"].iloc[0])}
+        return table
+    if all(_apart(members, past) for past in shown):
+        if sorted(members) not in shown:
+            agency.benchmark_groups = {"shown": [*shown, sorted(members)],
+                                       "group": table["group"].iloc[0],
+                                       "widened": bool(table["widened"].iloc[0])}
+        return table
     last = shown[-1]
     if set(last) <= set(others["agency"]):
         table, again = benchmark(own, others.loc[others["agency"].isin(last)],
                                  profile(agency), levels=[(kept["group"], [])])
         if again == last:
             table["widened"] = kept["widened"]
-            return table, kept
-    return table.iloc[0:0], kept
+            return table
+    return table.iloc[0:0]

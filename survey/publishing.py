@@ -429,6 +429,15 @@ def published_cohort_means(agency: Agency) -> pd.DataFrame:
 SNAPSHOT_INTERVAL = dt.timedelta(days=1)
 
 
+def _pulse_of(board: reports.Dashboard) -> dict | None:
+    """The pulses row of the latest pulse the glance shows (its responses, participation)."""
+    if board.glance.empty or "wave" not in board.glance or board.pulses.empty:
+        return None
+    latest = board.glance.sort_values("date")["wave"].iloc[-1]
+    row = board.pulses.loc[board.pulses["wave"] == latest]
+    return row.iloc[0].to_dict() if len(row) else None
+
+
 def previous_tables(agency: Agency) -> tuple[dict[str, pd.DataFrame], set]:
     """The pulse tables of the agency's latest published dashboard, and the open pulses whose
     figures must not move yet (their last snapshot is less than SNAPSHOT_INTERVAL old)."""
@@ -483,8 +492,8 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     items = tracker_items(agency)
     previous, frozen = previous_tables(agency)
     board = reports.dashboard(agency, items, published_cohort_means(agency), previous, frozen)
-    board.benchmark, kept = network.agency_benchmark(agency, board.glance,
-                                                     previous_network(agency))
+    closed = network.latest_closed(board.trend, board.pulses)
+    board.benchmark = network.agency_benchmark(agency, closed)
     if len(board.benchmark):
         board.benchmark = board.benchmark.merge(
             board.glance[["construct", "construct_name", "mean", "favourable"]], on="construct")
@@ -501,26 +510,23 @@ def agency_parts(agency: Agency) -> tuple[list[Part], reports.Dashboard]:
     parts += _brief_parts("leadership/_brief_body.html", f"{agency.name}: pulse brief",
                           agency.timezone, agency=agency, board=board,
                           lines=reports.pulse_brief_lines(board),
+                          latest_pulse=_pulse_of(board),
                           figure=figures.get("outcomes"),
                           outcome_name=next((row["name"] for row in board.outcomes_of(
                               page_charts.OUTCOME_SCALE)), ""),
                           themes=(said or {}).get("themes", [])[:3])
     parts += _table_parts("dashboard", board.tables, agency=agency.name,
                           minimum_group_size=board.k)
-    if agency.benchmark_opt_in:  # its contribution to the others' benchmarks; and its group
-        parts += [Part(network.SUMMARY_PART, "application/json", network.summary(board.glance)),
-                  Part("network-group.json", "application/json", json.dumps(kept))]
+    if agency.benchmark_opt_in:  # its contribution to the others' benchmarks
+        parts.append(Part(network.SUMMARY_PART, "application/json", network.summary(closed)))
     return parts, board
 
 
-def previous_network(agency: Agency) -> dict | None:
-    """What the agency's last published benchmark kept of its comparison group."""
-    body = part(latest(agency_subject(agency.id)), "network-group.json")
-    return json.loads(body) if body else None
-
-
 def publish_agency(agency_id: int) -> PublishedResult | None:
-    agency = db.session.get(Agency, agency_id)
+    # One publication of an agency at a time (its benchmark's group history is read and
+    # written on its row); SQLite writes one at a time anyway and ignores FOR UPDATE.
+    agency = db.session.scalar(sa.select(Agency).where(Agency.id == agency_id)
+                               .with_for_update())
     if agency is None:
         return None
     sealed = db.session.scalars(sa.select(Wave).where(
@@ -533,7 +539,9 @@ def publish_agency(agency_id: int) -> PublishedResult | None:
     interim = agency.interim_results and bool(db.session.scalar(sa.select(Wave.id).where(
         Wave.agency_id == agency.id, Wave.kind == WaveKind.PULSE, Wave.sealed_at.is_(None),
         Wave.opens_at <= utcnow()).limit(1)))
-    return store(agency.id, agency_subject(agency.id), board.k, basis, parts, interim=interim)
+    result = store(agency.id, agency_subject(agency.id), board.k, basis, parts, interim=interim)
+    db.session.commit()  # the benchmark's group history, when the parts were the same
+    return result
 
 
 # --- Jobs -----------------------------------------------------------------------------------

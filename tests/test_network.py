@@ -188,3 +188,46 @@ def test_the_administrator_opts_in_with_the_statement_and_it_is_audited(app):
     assert "benchmark_opt_in" in audit or "Benchmark" in audit
     bad = client.post("/admin/settings", data={**data, "state": "ZZ"})
     assert bad.status_code == 200 and "Not a valid choice" in bad.text
+
+
+def test_the_agency_toggling_its_own_opt_in_cannot_force_a_new_group(app):
+    """The attacker is the home agency's administrator: opting out and in again, after one
+    agency joined the network, must not show a group one agency larger than the one before."""
+    for i in range(6):
+        member(app, f"PD {i}", [3] * 10)
+    own = member(app, "Home PD", [4] * 10)
+    client = leader_of(app, own)
+    assert benchmark_of(client)["intention"]["n_agencies"] == 6
+    member(app, "New PD", [1] * 10)
+    for value in (False, True):
+        with app.app_context():
+            db.session.get(Agency, own).benchmark_opt_in = value
+            db.session.commit()
+        pulse(app, own, [4] * 10, days_ago=8 if value is False else 6)
+    row = benchmark_of(client)["intention"]
+    assert row["n_agencies"] == 6 and row["median"] == pytest.approx(3.0)  # the first group
+
+
+def test_an_open_pulse_with_interim_results_keeps_the_last_closed_pulse_in_the_network(app):
+    ids = [member(app, f"PD {i}", [3] * 10) for i in range(5)]
+    with app.app_context():
+        agency = db.session.get(Agency, ids[0])
+        agency.interim_results = True
+        db.session.commit()
+        services.start_pulse(agency, None, opens_on=dt.date.today() - dt.timedelta(days=1),
+                             days_open=10)
+    from survey import publishing
+    with app.app_context():
+        publishing.publish_agency(ids[0])
+        body = publishing.part(publishing.latest(publishing.agency_subject(ids[0])),
+                               "network.json")
+    assert len(json.loads(body)["scales"]) == 8  # its closed pulse, not the open one
+
+
+def test_a_group_that_adds_or_drops_one_agency_to_an_earlier_one_is_never_shown():
+    """Three views G1 = L1 + S, G2 = L2, G3 = L1 + L2 differ pairwise by at least 5 agencies,
+    yet G1 - G3 + G2 would isolate S: each side must hold 0 or at least 5 the other lacks."""
+    from survey.network import _apart
+    L1, L2, S = list(range(5)), list(range(10, 15)), [99]
+    assert _apart(L1 + S, L2) and not _apart(L1 + L2, L1 + S)
+    assert _apart(L1 + L2, L1) and _apart(L1, L1) and not _apart(L1 + S, L1)

@@ -1,7 +1,8 @@
 """agency network profile
 
 The profile a comparison group is drawn by (agency type, state, who leads the program) and
-the administrator's opt-in to the network's benchmarks (off by default).
+the administrator's opt-in to the network's benchmarks (off by default), and the comparison
+groups its benchmark has shown.
 
 Revision ID: a9b3c5d7e1f2
 Revises: d7e4a9c1b3f0
@@ -26,10 +27,12 @@ def upgrade():
         batch_op.add_column(sa.Column('program_model', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('benchmark_opt_in', sa.Boolean(), nullable=False,
                                       server_default=sa.false()))
+        batch_op.add_column(sa.Column('benchmark_groups', sa.JSON(), nullable=True))
 
 
 def downgrade():
     with op.batch_alter_table('agency', schema=None) as batch_op:
+        batch_op.drop_column('benchmark_groups')
         batch_op.drop_column('benchmark_opt_in')
         batch_op.drop_column('program_model')
         batch_op.drop_column('state')

@@ -555,8 +555,9 @@ def brief_lines(report: CohortReport) -> list[str]:
 
     A change is named when it is clear by the rule of "In brief" (:data:`HEADLINE_RULE`): the
     :data:`BRIEF_CHANGES` with the largest Hedges' g_av one by one, each called an improvement
-    or a worsening by its scale's favourable direction; every other shown scale in one line
-    ("no clear change"). Without a change to report, the report's first sentence."""
+    or a worsening by its scale's favourable direction; every other shown scale in one last
+    line (further clear changes, then "no clear change"). Without a change to report, the
+    report's first sentence."""
     change = report.change
     shown = change.loc[~change["withheld"]] if len(change) else change
     if shown.empty:
@@ -575,13 +576,17 @@ def brief_lines(report: CohortReport) -> list[str]:
                      f"{int(row.n)} officers linked before and after).")
     named = set(clear.head(BRIEF_CHANGES)["construct"])
     more = [row.construct_name for row in clear.itertuples() if row.construct not in named]
-    if more:
-        lines.append(f"Also a clear change: {_series(more)} (see the report).")
     unclear = [row.construct_name for row in shown.itertuples()
                if row.construct not in set(clear["construct"])]
+    rest = []
+    if more:
+        rest.append(f"also a clear change in {_series(more)} (see the report)")
     if unclear:
-        lines.append(f"No clear change in {_series([n[0].lower() + n[1:] for n in unclear])}.")
-    return lines[:BRIEF_CHANGES + 1]
+        rest.append(f"no clear change in {_series([n[0].lower() + n[1:] for n in unclear])}")
+    if rest:  # the fourth line says all the rest
+        text = "; ".join(rest)
+        lines.append(f"{text[0].upper()}{text[1:]}.")
+    return lines
 
 
 def _series(names: list[str]) -> str:

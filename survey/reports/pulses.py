@@ -251,8 +251,8 @@ def pulse_brief_lines(board: Dashboard) -> list[str]:
     signals = glance.loc[glance["beyond"] | glance["run"]]
     for row in signals.itertuples():
         kind = "beyond the usual range" if row.beyond else "a sustained shift"
-        lines.append(f"{row.construct_name} ({row.mean:.2f}): {kind}, {row.direction} than "
-                     f"usual (rule: {row.rule}).")
+        way = f", {row.direction} than usual" if row.direction else ""
+        lines.append(f"{row.construct_name} ({row.mean:.2f}): {kind}{way} (rule: {row.rule}).")
     moved = glance.loc[~glance.index.isin(signals.index) & (glance["change_direction"] != "")
                        & glance["change"].notna()]
     for row in moved.reindex(moved["change"].abs().sort_values(ascending=False).index)\
@@ -260,7 +260,9 @@ def pulse_brief_lines(board: Dashboard) -> list[str]:
         way = "rose" if row.change > 0 else "fell"
         lines.append(f"{row.construct_name} {way} by {abs(row.change):.2f} since the pulse "
                      f"before ({row.change_direction}), now {row.mean:.2f}.")
-    if not lines:
+    if not lines and glance["change"].notna().any():
         lines.append("No scale moved since the pulse before, and every one is within its "
                      "usual range.")
+    elif not lines:
+        lines.append("This is the first published pulse: the next one will show what moved.")
     return lines[:BRIEF_MOVES]

@@ -21,7 +21,14 @@ def test_paule_mandel_matches_metafor_on_kacker_2004():
     assert row["se"] == pytest.approx(ref.se, rel=1e-5)
     assert (row["ci_low"], row["ci_high"]) == pytest.approx((ref.ci_lb, ref.ci_ub), rel=1e-6)
     assert row["i2"] * 100 == pytest.approx(ref.I2, rel=1e-5)
-    assert row["q"] == pytest.approx(ref.QE, rel=1e-12)
+    assert row["q"] == pytest.approx(ref.QE, rel=1e-11)  # metafor prints 14 digits
+    # Cochran's Q in exact arithmetic on the same (binary) inputs
+    from fractions import Fraction
+    w = [1 / Fraction(x) for x in ref.vi]
+    y = [Fraction(x) for x in ref.yi]
+    fixed = sum(a * b for a, b in zip(w, y)) / sum(w)
+    assert row["q"] == pytest.approx(float(sum(a * (b - fixed) ** 2 for a, b in zip(w, y))),
+                                     rel=1e-15)
     assert row["q_p"] == pytest.approx(ref.QEp, rel=1e-9)
 
 
@@ -50,3 +57,14 @@ def test_rows_without_an_effect_or_variance_are_left_out_and_one_class_pools_not
     assert one["k"] == 1 and np.isnan(one["effect"])
     with pytest.raises(ValueError):
         random_effects(data, method="reml")
+
+
+@pytest.mark.parametrize("method", ["pm", "dl"])
+def test_identical_or_homogeneous_effects_give_no_between_class_variance_and_no_warning(method):
+    same = random_effects(pd.DataFrame({"effect": [0.4, 0.4, 0.4], "variance": [0.1, 0.2, 0.1]}),
+                          method=method).iloc[0]
+    assert same["tau2"] == 0 and same["i2"] == 0 and same["effect"] == pytest.approx(0.4)
+    close = random_effects(pd.DataFrame({"effect": [0.40, 0.41, 0.39, 0.40],
+                                         "variance": [0.1, 0.1, 0.1, 0.1]}), method=method)
+    assert close.iloc[0]["tau2"] == 0  # DerSimonian-Laird's (Q - df) / c is negative here
+    assert close.iloc[0]["se"] == pytest.approx(np.sqrt(0.1 / 4))
