@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["GROUP_LEVELS", "MIN_AGENCIES", "MIN_OFFICERS", "benchmark", "changed_by",
+__all__ = ["GROUP_LEVELS", "MIN_AGENCIES", "MIN_OFFICERS", "apart", "benchmark",
            "percentile_rank"]
 
 #: The comparison groups tried in turn, narrowest first: a label and the profile facts the
@@ -37,9 +37,13 @@ def percentile_rank(values, score: float) -> float:
     return 100.0 * ((values < score).sum() + 0.5 * (values == score).sum()) / len(values)
 
 
-def changed_by(members, previous) -> int:
-    """How many agencies are in one group and not the other."""
-    return len(set(members) ^ set(previous))
+def apart(new, past, min_agencies: int = MIN_AGENCIES) -> bool:
+    """May group `new` be shown after group `past` was? Only if each holds none, or at least
+    `min_agencies`, of the agencies the other lacks: one agency added to or left out of a group
+    shown before never tells its figures by subtraction, nor does adding one group to another
+    (checking the two differences apart, not their sum, is what stops the second)."""
+    new, past = set(new), set(past)
+    return all(n == 0 or n >= min_agencies for n in (len(new - past), len(past - new)))
 
 
 def benchmark(own: pd.DataFrame, others: pd.DataFrame, profile: dict, *,

@@ -30,6 +30,38 @@ SECRET = "bench-secret"
 LINKAGE_SECRET = "bench-linkage-secret"
 
 
+def sign_in(client, email: str, password: str) -> None:
+    """Sign a Flask test client in through the real login form."""
+    import re
+    page = client.get("/auth/login").text
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    assert client.post("/auth/login", data={"csrf_token": csrf, "email": email,
+                                            "password": password}).status_code == 302
+
+
+def print_results(results: dict, width: int = 48, digits: int = 2) -> None:
+    """Each engine's rows of (name, value, unit, note), as the in-process benchmarks print."""
+    for label, rows in results.items():
+        print(f"\n{label}")
+        for name, value, unit, note in rows:
+            print(f"  {name:{width}} {value:9.{digits}f} {unit:7} {note}")
+
+
+def run_in_process(doc: str, run, width: int = 48, digits: int = 2) -> None:
+    """The command line of an in-process benchmark: ``--database`` (a PostgreSQL URL, emptied)
+    and ``--quick``; `run(label, url, quick)` on each engine, then its rows printed."""
+    import argparse
+    import tempfile
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--database", help="a PostgreSQL URL (emptied)")
+    parser.add_argument("--quick", action="store_true", help="a smoke run, small data")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        results = {label: run(label, url, args.quick)
+                   for label, url in database_urls(args.database, Path(tmp))}
+    print_results(results, width, digits)
+
+
 def say(*parts) -> None:
     """Progress: long runs print each step as it starts."""
     print(*parts, flush=True)

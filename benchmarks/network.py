@@ -15,11 +15,8 @@ milliseconds, before and after, and their ratios (target for the page: 1.0, the 
 """
 from __future__ import annotations
 
-import argparse
 import json
-import re
 import sys
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -29,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
-from benchmarks.harness import database_urls, migrated_database, say  # noqa: E402
+from benchmarks.harness import migrated_database, run_in_process, say, sign_in  # noqa: E402
 from benchmarks.published import PASSWORD, monthly_pulses, page_cpu, publish_all_due  # noqa: E402
 from survey import accounts, network, publishing, services  # noqa: E402
 from survey.bank import current_bank  # noqa: E402
@@ -99,10 +96,7 @@ def run(label, url, quick):
             publish_all_due(agency_id)
             engine = db.engine
         client = app.test_client()
-        page = client.get("/auth/login").text
-        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        assert client.post("/auth/login", data={"csrf_token": csrf, "email": email,
-                                                "password": PASSWORD}).status_code == 302
+        sign_in(client, email, PASSWORD)
         measured = {}
         for stage in ("alone", "beside"):
             if stage == "beside":
@@ -136,17 +130,7 @@ def run(label, url, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="a PostgreSQL URL (emptied)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run, small data")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        results = {label: run(label, url, args.quick)
-                   for label, url in database_urls(args.database, Path(tmp))}
-    for label, rows in results.items():
-        print(f"\n{label}")
-        for name, value, unit, note in rows:
-            print(f"  {name:52} {value:9.3f} {unit:7} {note}")
+    run_in_process(__doc__, run, width=52, digits=3)
 
 
 if __name__ == "__main__":

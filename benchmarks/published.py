@@ -18,11 +18,9 @@ the cores. No test asserts on these times; `tests/test_publishing.py` holds the 
 """
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -33,14 +31,14 @@ import numpy as np  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from flask import current_app  # noqa: E402
 
-from benchmarks.harness import database_urls, migrated_database, say  # noqa: E402
+from benchmarks.harness import migrated_database, run_in_process, say, sign_in  # noqa: E402
 from flask import render_template  # noqa: E402
 
 from survey import accounts, linkage, publishing, services  # noqa: E402
 from survey.access import role_required  # noqa: E402
 from survey.bank import current_bank, linkage_elements  # noqa: E402
 from survey.extensions import db  # noqa: E402
-from survey.models import Agency, Answer, Item, Response, Role, Unit, Wave, WaveKind  # noqa: E402
+from survey.models import Agency, Answer, Item, Response, Role, Unit, Wave  # noqa: E402
 
 PASSWORD = "lantern orchard quietly seventeen"
 
@@ -196,11 +194,7 @@ def run(label, url, quick):
             engine = db.engine
             token = db.session.get(Agency, agency_id).results_token
         client = app.test_client()
-        page = client.get("/auth/login").text
-        import re
-        csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-        assert client.post("/auth/login", data={"csrf_token": csrf, "email": email,
-                                                "password": PASSWORD}).status_code == 302
+        sign_in(client, email, PASSWORD)
         began = time.process_time()
         client.get("/trainer/compare")  # a new selection: computed once, in the job
         rows.append((f"Compare {classes + 1} classes, first time (job)",
@@ -225,17 +219,7 @@ def run(label, url, quick):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database", help="a PostgreSQL URL (emptied)")
-    parser.add_argument("--quick", action="store_true", help="a smoke run, small data")
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        results = {label: run(label, url, args.quick)
-                   for label, url in database_urls(args.database, Path(tmp))}
-    for label, rows in results.items():
-        print(f"\n{label}")
-        for name, value, unit, note in rows:
-            print(f"  {name:48} {value:9.2f} {unit:7} {note}")
+    run_in_process(__doc__, run, width=48, digits=2)
 
 
 if __name__ == "__main__":

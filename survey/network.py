@@ -14,7 +14,7 @@ import zlib
 import pandas as pd
 import sqlalchemy as sa
 
-from analysis.benchmarks import MIN_AGENCIES, benchmark
+from analysis.benchmarks import apart, benchmark
 
 from .extensions import db
 from .models import Agency, PublicationStatus, PublishedPart, PublishedResult
@@ -118,14 +118,6 @@ def contributions(agency: Agency) -> pd.DataFrame:
                                        "region", "kind", "program_model"])
 
 
-def _apart(new, past) -> bool:
-    """May `new` be shown after `past` was? Each side holds 0 or at least MIN_AGENCIES agencies
-    the other lacks: one agency added to, or left out of, a group shown before never tells
-    its figures, nor does adding one group to another."""
-    return all(n == 0 or n >= MIN_AGENCIES for n in (len(set(new) - set(past)),
-                                                     len(set(past) - set(new))))
-
-
 def agency_benchmark(agency: Agency, closed: pd.DataFrame) -> pd.DataFrame:
     """This agency's benchmark table from the other agencies' published summaries, `closed`
     being its own scales at its latest closed pulse (:func:`latest_closed`).
@@ -146,7 +138,7 @@ def agency_benchmark(agency: Agency, closed: pd.DataFrame) -> pd.DataFrame:
     shown = kept["shown"]
     if not members:
         return table
-    if all(_apart(members, past) for past in shown):
+    if all(apart(members, past) for past in shown):
         if sorted(members) not in shown:
             agency.benchmark_groups = {"shown": [*shown, sorted(members)],
                                        "group": table["group"].iloc[0],

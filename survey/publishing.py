@@ -403,11 +403,13 @@ def publish_cohort(cohort_id: int) -> PublishedResult | None:
 
 # --- What an agency publishes: the dashboard and the officers' page ---------------------------
 
-def published_cohort_means(agency: Agency) -> pd.DataFrame:
+def published_cohort_means(agency: Agency, cohorts: list[Cohort] | None = None
+                           ) -> pd.DataFrame:
     """The scale means each cohort's latest published report shows (withheld rows included,
-    with their reasons), with the cohort's label and date."""
+    with their reasons), with the cohort's label and date: of `cohorts`, or of all the
+    agency's."""
     rows = []
-    for cohort in agency.cohorts:
+    for cohort in agency.cohorts if cohorts is None else cohorts:
         result = latest(cohort_subject(cohort.id), agency.min_group_size)
         body = part(result, "report.json")
         if body is None:
@@ -677,7 +679,7 @@ def publish_compare(agency_id: int, cohort_ids: list[int]) -> PublishedResult | 
         Cohort.agency_id == agency_id, Cohort.id.in_(cohort_ids))
         .order_by(Cohort.held_on, Cohort.id)).all()
     comparison = reports.compare_cohorts(cohorts, agency.min_group_size,
-                                         published=published_cohort_means(agency))
+                                         published=published_cohort_means(agency, cohorts))
     figures = page_charts.compare_charts(comparison)
     parts = [Part("page.html", "text/html", _render(
         "trainer/_compare_body.html", comparison=comparison,

@@ -152,7 +152,7 @@ def shares(row) -> str:
     values = [getattr(row, name, None) for name in SHARES]
     if any(v is None or v != v for v in values):
         return "–"
-    return " / ".join(f"{v:.0%}" for v in values)
+    return " / ".join(map(percent, values))
 
 
 def shown_rows(table):

@@ -227,7 +227,7 @@ def test_an_open_pulse_with_interim_results_keeps_the_last_closed_pulse_in_the_n
 def test_a_group_that_adds_or_drops_one_agency_to_an_earlier_one_is_never_shown():
     """Three views G1 = L1 + S, G2 = L2, G3 = L1 + L2 differ pairwise by at least 5 agencies,
     yet G1 - G3 + G2 would isolate S: each side must hold 0 or at least 5 the other lacks."""
-    from survey.network import _apart
+    from analysis.benchmarks import apart
     L1, L2, S = list(range(5)), list(range(10, 15)), [99]
-    assert _apart(L1 + S, L2) and not _apart(L1 + L2, L1 + S)
-    assert _apart(L1 + L2, L1) and _apart(L1, L1) and not _apart(L1 + S, L1)
+    assert apart(L1 + S, L2) and not apart(L1 + L2, L1 + S)
+    assert apart(L1 + L2, L1) and apart(L1, L1) and not apart(L1 + S, L1)

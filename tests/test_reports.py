@@ -180,15 +180,21 @@ def test_another_agencys_report_is_not_found(app, client, auth, setup):
         assert client.get(f"/trainer/cohorts/{setup['cohort_id']}/{suffix}").status_code == 404
 
 
-def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
-    run_cohort(app, setup, PRE, POST)
+def another_class(app, setup, name, pre_scores, post_scores) -> int:
+    """A second class of the same agency, run like the first (see :func:`run_cohort`)."""
     with app.app_context():
         agency = db.session.get(Cohort, setup["cohort_id"]).agency
-        small = make_cohort(agency, name="Tiny class")
-        small_setup = {"pre": small.waves[0].join_code, "pre_id": small.waves[0].id,
-                       "post": small.waves[1].join_code, "post_id": small.waves[1].id}
-        small_id = small.id
-    run_cohort(app, small_setup, PRE[:3], POST[:3])
+        cohort = make_cohort(agency, name=name)
+        waves = {"pre": cohort.waves[0].join_code, "pre_id": cohort.waves[0].id,
+                 "post": cohort.waves[1].join_code, "post_id": cohort.waves[1].id}
+        cohort_id = cohort.id
+    run_cohort(app, waves, pre_scores, post_scores)
+    return cohort_id
+
+
+def test_compare_lists_a_small_cohort_but_does_not_plot_it(app, trainer, setup):
+    run_cohort(app, setup, PRE, POST)
+    small_id = another_class(app, setup, "Tiny class", PRE[:3], POST[:3])
     page = trainer.get("/trainer/compare").text
     assert "Tiny class" in page and "No: too few linked officers" in page
     doc = json.loads(trainer.get("/trainer/compare.json").data)
@@ -399,12 +405,7 @@ def test_compare_pools_the_classes_changes_and_matches_the_meta_analysis(app, tr
 
     from analysis.meta import random_effects
     run_cohort(app, setup, PRE, POST)
-    with app.app_context():
-        agency = db.session.get(Cohort, setup["cohort_id"]).agency
-        second = make_cohort(agency, name="Second class")
-        other = {"pre": second.waves[0].join_code, "pre_id": second.waves[0].id,
-                 "post": second.waves[1].join_code, "post_id": second.waves[1].id}
-    run_cohort(app, other, PRE, [4, 4, 2, 3, 4, 3, 3, 3])
+    another_class(app, setup, "Second class", PRE, [4, 4, 2, 3, 4, 3, 3, 3])
     doc = json.loads(trainer.get("/trainer/compare.json").data)
     row = next(r for r in doc["tables"]["across_classes"] if r["construct"] == "stigma")
     diffs = [np.subtract(POST, PRE), np.subtract([4, 4, 2, 3, 4, 3, 3, 3], PRE)]
