@@ -429,7 +429,11 @@ class AgencyForm(Form):
         InputRequired("Give the administrator's e-mail."), Length(max=254)])
 
     def validate_timezone(self, field):
+        # Length(max=64) does not stop the chain: a longer name must not reach the file system
+        # (zoneinfo opens a file by that name: "File name too long").
         try:
+            if len(field.data or "") > 64:
+                raise ValueError(field.data)
             ZoneInfo(field.data.strip())
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             raise ValidationError("Not a time zone this server knows (try America/Chicago).")
