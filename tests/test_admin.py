@@ -271,6 +271,10 @@ def test_only_platform_admins_create_agencies(app, admin_client, agency_admin):
                       admin_email="sam@harbor.example.org")
     assert "Not a time zone" in reply.text and "Harbor Sheriff" in reply.text
     reply = post_form(admin_client, "/admin/agencies", name="Harbor Sheriff",
+                      timezone="x" * 5000, admin_name="Sam Lee",  # no file lookup, no 500
+                      admin_email="sam@harbor.example.org")
+    assert reply.status_code == 200 and "Not a time zone" in reply.text
+    reply = post_form(admin_client, "/admin/agencies", name="Harbor Sheriff",
                       timezone="America/Denver", admin_name="Sam Lee",
                       admin_email="sam@harbor.example.org")
     assert "/auth/welcome/" in reply.text
